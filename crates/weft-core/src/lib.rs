@@ -1,0 +1,21 @@
+//! Weft's shared vocabulary: the event envelope, the headers contract (`docs/headers.md`),
+//! error classification with stable codes, and the dead-letter record.
+//!
+//! This crate does no I/O: everything here is plain data and pure functions, so every
+//! service and tool agrees on the same contract and it can be tested without Kafka.
+
+pub mod dead_letter;
+pub mod envelope;
+pub mod error;
+pub mod headers;
+pub mod ids;
+pub mod secret;
+pub mod time;
+pub mod trace;
+
+pub use dead_letter::{DeadLetter, Failure, OriginalRecord};
+pub use envelope::{Envelope, Header, Headers};
+pub use error::{Classify, ErrorClass, ErrorCode, StageError};
+pub use ids::EventId;
+pub use secret::Secret;
+pub use trace::TraceParent;

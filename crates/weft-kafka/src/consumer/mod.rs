@@ -1,0 +1,193 @@
+//! The consumer loop: bounded concurrency, per-key order, offsets stored only for the
+//! contiguous prefix of acknowledged records, drain-then-commit on rebalance and shutdown,
+//! and an exactly-once mode on Kafka transactions.
+//!
+//! Shape: one poll thread owns the librdkafka consumer (so rebalance callbacks, which run
+//! inside `poll`, may block to drain without stalling the async runtime) and hands records to
+//! `concurrency` lanes, chosen by key hash. Each lane processes its records in order, sends the
+//! outputs, and keeps their deliveries pending while it goes on; a delivered record is
+//! acknowledged to the shared [`OffsetTracker`]. The poll thread stores (at-least-once) or
+//! commits in a transaction (exactly-once) the tracker's positions every `commit_interval`.
+
+mod lane;
+mod poller;
+mod rebalance;
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::KafkaConfig;
+use crate::error::{Error, Result};
+use crate::metrics::KafkaMetrics;
+use crate::options::{ConsumerOptions, DeliveryMode};
+use crate::processor::Processor;
+use crate::producer::{Producer, ProducerOptions};
+use crate::record::Record;
+use crate::tracker::{OffsetTracker, TopicPartition};
+
+/// Runs `processor` over the options' topics until `shutdown` is cancelled (then drains and
+/// commits) or a fatal error stops it (then commits what was acknowledged and returns it).
+pub async fn run<P: Processor>(
+    kafka: &KafkaConfig,
+    opts: ConsumerOptions,
+    processor: Arc<P>,
+    metrics: Option<KafkaMetrics>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let problems = opts.validate();
+    if !problems.is_empty() {
+        return Err(Error::Config(problems.join("; ")));
+    }
+    let producer_opts = ProducerOptions {
+        transactional_id: match opts.mode {
+            DeliveryMode::ExactlyOnce => opts.transactional_id.clone(),
+            DeliveryMode::AtLeastOnce => None,
+        },
+        ..ProducerOptions::default()
+    };
+    let producer = Producer::new(kafka, &opts.service, &producer_opts, metrics.clone())?;
+    let lanes = opts.concurrency;
+    let shared = Arc::new(Shared {
+        opts,
+        processor,
+        producer,
+        metrics,
+        state: Mutex::new(LoopState::default()),
+        changed: Condvar::new(),
+        shutdown,
+        stop: CancellationToken::new(),
+    });
+
+    let mut senders = Vec::with_capacity(lanes);
+    let mut tasks = Vec::with_capacity(lanes);
+    let lane_capacity = shared.opts.max_in_flight.div_ceil(lanes).max(16);
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel(lane_capacity);
+        senders.push(tx);
+        tasks.push(tokio::spawn(lane::run(shared.clone(), rx)));
+    }
+
+    let kafka = kafka.clone();
+    let poll_shared = shared.clone();
+    let result = tokio::task::spawn_blocking(move || poller::run(&kafka, poll_shared, senders))
+        .await
+        .map_err(|e| Error::Internal(format!("poll thread panicked: {e}")))?;
+    // The poll thread dropped the senders: lanes finish what they hold and end.
+    shared.stop.cancel();
+    for t in tasks {
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "Lane task failed");
+        }
+    }
+    if let Err(e) = shared.producer.flush(Duration::from_secs(10)).await {
+        tracing::warn!(error = %e, "Producer did not flush everything on shutdown");
+    }
+    result
+}
+
+/// A record handed to a lane.
+pub(crate) struct Dispatch {
+    pub record: Record,
+    pub tp: TopicPartition,
+    pub epoch: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct LoopState {
+    pub tracker: OffsetTracker,
+    /// Lanes between taking a record and having sent its outputs.
+    pub active: usize,
+    /// Records that will never be acknowledged (fatal error, or an abort is pending).
+    pub stuck: usize,
+    /// Poll-thread waiters on `changed`.
+    pub waiters: usize,
+    /// A fatal error: the loop stops.
+    pub failure: Option<Error>,
+    /// Exactly-once: the open transaction must be aborted and the input re-read.
+    pub abort: Option<String>,
+    /// Exactly-once: a transaction is open.
+    pub txn_open: bool,
+    /// Exactly-once: records sent in the open transaction.
+    pub txn_records: usize,
+    /// Exactly-once: aborts since the last successful commit (a poison record loops).
+    pub consecutive_aborts: u32,
+}
+
+pub(crate) struct Shared<P> {
+    pub opts: ConsumerOptions,
+    pub processor: Arc<P>,
+    pub producer: Producer,
+    pub metrics: Option<KafkaMetrics>,
+    pub state: Mutex<LoopState>,
+    pub changed: Condvar,
+    /// Cancelled when the service shuts down.
+    pub shutdown: CancellationToken,
+    /// Cancelled when the poll thread has finished (lanes stop retrying).
+    pub stop: CancellationToken,
+}
+
+impl<P> Shared<P> {
+    pub fn lock(&self) -> MutexGuard<'_, LoopState> {
+        // A poisoned lock means a lane panicked while holding it; the state is still usable
+        // for committing what was acknowledged, which is all that is left to do.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes the state and wakes the poll thread if it waits for a change.
+    pub fn update<R>(&self, f: impl FnOnce(&mut LoopState) -> R) -> R {
+        let mut st = self.lock();
+        let r = f(&mut st);
+        let wake = st.waiters > 0;
+        drop(st);
+        if wake {
+            self.changed.notify_all();
+        }
+        r
+    }
+
+    /// Waits until `done` holds, or `deadline` passes; returns whether `done` held.
+    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&LoopState) -> bool) -> bool {
+        let mut st = self.lock();
+        st.waiters += 1;
+        let ok = loop {
+            if done(&st) {
+                break true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            let step = (deadline - now).min(Duration::from_millis(50));
+            st = match self.changed.wait_timeout(st, step) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        };
+        st.waiters -= 1;
+        ok
+    }
+
+    /// Records a fatal error; the poll thread stops at its next turn.
+    pub fn fail(&self, error: Error) {
+        tracing::error!(stage = %self.opts.stage, error = %error, "Consumer loop stopping on a fatal error");
+        self.update(|st| {
+            st.stuck += 1;
+            if st.failure.is_none() {
+                st.failure = Some(error);
+            }
+        });
+    }
+
+    /// Exactly-once: asks the poll thread to abort the open transaction and re-read.
+    pub fn request_abort(&self, reason: String) {
+        self.update(|st| {
+            st.stuck += 1;
+            if st.abort.is_none() {
+                st.abort = Some(reason);
+            }
+        });
+    }
+}

@@ -1,0 +1,293 @@
+//! The poll thread: owns the consumer, dispatches records to lanes, stores or commits offsets.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer as _;
+use rdkafka::Message;
+use tokio::sync::mpsc;
+
+use super::rebalance::{self, Hook};
+use super::{Dispatch, Shared};
+use crate::config::{KafkaConfig, Role};
+use crate::context::WeftContext;
+use crate::error::{Error, Result};
+use crate::options::{DeliveryMode, Ordering};
+use crate::processor::Processor;
+use crate::record::Record;
+use crate::tracker::TopicPartition;
+
+const POLL_TIMEOUT: Duration = Duration::from_millis(50);
+
+pub(super) fn run<P: Processor>(
+    kafka: &KafkaConfig,
+    shared: Arc<Shared<P>>,
+    lanes: Vec<mpsc::Sender<Dispatch>>,
+) -> Result<()> {
+    let opts = &shared.opts;
+    let eos = opts.mode == DeliveryMode::ExactlyOnce;
+    if eos {
+        shared
+            .producer
+            .client()
+            .init_transactions(Duration::from_secs(30))
+            .map_err(|e| Error::kafka("initialising transactions", e))?;
+    }
+    let consumer = create_consumer(kafka, &shared)?;
+    let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(|e| Error::kafka(format!("subscribing to {topics:?}"), e))?;
+    tracing::info!(stage = %opts.stage, group = %opts.group_id, ?topics, mode = ?opts.mode, "Consumer loop started");
+
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut consumed: HashMap<Arc<str>, Option<prometheus::IntCounter>> = HashMap::new();
+    let mut last_commit = Instant::now();
+    let outcome = loop {
+        if shared.shutdown.is_cancelled() {
+            break Ok(());
+        }
+        if let Some(e) = shared.lock().failure.take() {
+            break Err(e);
+        }
+        if eos {
+            let abort = shared.lock().abort.take();
+            if let Some(reason) = abort {
+                if let Err(e) = rebalance::abort_and_rewind(&shared, &consumer, &reason) {
+                    break Err(e);
+                }
+                continue;
+            }
+            if let Err(e) = rebalance::ensure_transaction(&shared) {
+                break Err(e);
+            }
+        }
+        if last_commit.elapsed() >= opts.commit_interval {
+            last_commit = Instant::now();
+            let r = if eos {
+                rebalance::commit_transaction(
+                    &shared,
+                    &consumer,
+                    Instant::now() + opts.drain_timeout,
+                )
+            } else {
+                rebalance::store_positions(&shared, &consumer, false)
+            };
+            if let Err(e) = r {
+                break Err(e);
+            }
+        }
+        // Bounded in-flight window: wait for acknowledgements instead of polling more.
+        let full = shared.lock().tracker.in_flight() >= opts.max_in_flight;
+        if full {
+            shared.wait_until(Instant::now() + POLL_TIMEOUT, |st| {
+                st.tracker.in_flight() < opts.max_in_flight
+                    || st.failure.is_some()
+                    || st.abort.is_some()
+            });
+            continue;
+        }
+        let Some(polled) = consumer.poll(POLL_TIMEOUT) else {
+            continue;
+        };
+        let m = match polled {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(fatal) = fatal_consumer_error(&e) {
+                    break Err(fatal);
+                }
+                tracing::warn!(error = %e, "Consumer error");
+                continue;
+            }
+        };
+        let topic = match names.get(m.topic()) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Arc<str> = Arc::from(m.topic());
+                names.insert(m.topic().to_string(), t.clone());
+                t
+            }
+        };
+        let record = Record::from_borrowed(&m, topic.clone());
+        drop(m);
+        let tp = TopicPartition {
+            topic: topic.clone(),
+            partition: record.partition,
+        };
+        let epoch = shared.update(|st| st.tracker.dispatch(&tp, record.offset));
+        let counter = consumed.entry(topic).or_insert_with_key(|t| {
+            shared.metrics.as_ref().and_then(|m| {
+                m.consumed
+                    .get_metric_with_label_values(&[opts.service.as_str(), t.as_ref()])
+                    .ok()
+            })
+        });
+        if let Some(c) = counter {
+            c.inc();
+        }
+        let lane = lane_of(&record, opts.ordering, lanes.len());
+        if lanes[lane]
+            .blocking_send(Dispatch { record, tp, epoch })
+            .is_err()
+        {
+            break Err(Error::Internal(
+                "a processing lane ended unexpectedly".into(),
+            ));
+        }
+        if let Some(m) = &shared.metrics {
+            if let Ok(g) = m.in_flight.get_metric_with_label_values(&[&opts.service]) {
+                g.set(i64::try_from(shared.lock().tracker.in_flight()).unwrap_or(i64::MAX));
+            }
+        }
+    };
+    finish(&shared, consumer, outcome)
+}
+
+/// Drains, commits what was acknowledged, and closes the consumer.
+fn finish<P: Processor>(
+    shared: &Arc<Shared<P>>,
+    consumer: BaseConsumer<WeftContext>,
+    outcome: Result<()>,
+) -> Result<()> {
+    let opts = &shared.opts;
+    let deadline = Instant::now() + opts.drain_timeout;
+    let drained = shared.wait_until(deadline, |st| st.tracker.in_flight() <= st.stuck);
+    if !drained {
+        tracing::warn!(
+            stage = %opts.stage,
+            in_flight = shared.lock().tracker.in_flight(),
+            "Drain timed out; committing only what was acknowledged"
+        );
+    }
+    let committed = match opts.mode {
+        DeliveryMode::AtLeastOnce => rebalance::store_positions(shared, &consumer, true),
+        DeliveryMode::ExactlyOnce => {
+            let pending_abort = shared.lock().abort.take();
+            match pending_abort {
+                Some(reason) if outcome.is_ok() => {
+                    rebalance::abort_and_rewind(shared, &consumer, &reason)
+                }
+                _ if drained && outcome.is_ok() => {
+                    rebalance::commit_transaction(shared, &consumer, deadline)
+                }
+                _ => rebalance::abort_open_transaction(shared, "the loop stopped before draining"),
+            }
+        }
+    };
+    // Nothing is in flight any more: the revoke during close has nothing left to wait for.
+    shared.update(|st| {
+        st.tracker.revoke_all();
+        st.stuck = 0;
+    });
+    consumer.unsubscribe();
+    drop(consumer);
+    tracing::info!(stage = %opts.stage, "Consumer loop stopped");
+    outcome.and(committed)
+}
+
+fn create_consumer<P: Processor>(
+    kafka: &KafkaConfig,
+    shared: &Arc<Shared<P>>,
+) -> Result<BaseConsumer<WeftContext>> {
+    let opts = &shared.opts;
+    let mut c = kafka.client_config(Role::Consumer, &opts.service);
+    let mut default = |k: &str, v: String| {
+        if c.get(k).is_none() {
+            c.set(k, v);
+        }
+    };
+    default("auto.offset.reset", opts.auto_offset_reset.clone());
+    default("isolation.level", "read_committed".into());
+    default("session.timeout.ms", "10000".into());
+    c.set("group.id", &opts.group_id);
+    c.set("enable.auto.offset.store", "false");
+    c.set("enable.partition.eof", "false");
+    match opts.mode {
+        DeliveryMode::AtLeastOnce => {
+            // librdkafka commits the stored offsets in the background every interval.
+            c.set("enable.auto.commit", "true");
+            c.set(
+                "auto.commit.interval.ms",
+                opts.commit_interval.as_millis().max(1).to_string(),
+            );
+        }
+        DeliveryMode::ExactlyOnce => {
+            c.set("enable.auto.commit", "false");
+        }
+    }
+    let hook: Arc<dyn crate::context::RebalanceHook> = Arc::new(Hook(shared.clone()));
+    let ctx = WeftContext::new(shared.metrics.clone()).with_hook(hook);
+    c.create_with_context(ctx)
+        .map_err(|e| Error::kafka("creating the consumer", e))
+}
+
+/// Consumer errors that stop the loop (authorisation); the rest are logged and retried.
+fn fatal_consumer_error(e: &KafkaError) -> Option<Error> {
+    let code = crate::error::kafka_error_code(e);
+    (code.default_class() == weft_core::ErrorClass::Fatal)
+        .then(|| Error::kafka("consuming", e.clone()))
+}
+
+/// The lane of a record: by key (records without a key by partition), or by partition.
+fn lane_of(record: &Record, ordering: Ordering, lanes: usize) -> usize {
+    let mut h = std::hash::DefaultHasher::new();
+    match (&record.key, ordering) {
+        (Some(k), Ordering::Key) => k.hash(&mut h),
+        _ => {
+            record.topic.hash(&mut h);
+            record.partition.hash(&mut h);
+        }
+    }
+    (h.finish() % lanes as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn rec(key: Option<&'static str>, partition: i32) -> Record {
+        Record {
+            topic: Arc::from("t"),
+            partition,
+            offset: 0,
+            timestamp_ms: None,
+            key: key.map(|k| Bytes::from_static(k.as_bytes())),
+            value: None,
+            headers: weft_core::Headers::new(),
+        }
+    }
+
+    #[test]
+    fn same_key_same_lane_and_keyless_records_follow_their_partition() {
+        for lanes in [1, 7, 64] {
+            assert_eq!(
+                lane_of(&rec(Some("a"), 0), Ordering::Key, lanes),
+                lane_of(&rec(Some("a"), 5), Ordering::Key, lanes)
+            );
+            assert_eq!(
+                lane_of(&rec(None, 3), Ordering::Key, lanes),
+                lane_of(&rec(None, 3), Ordering::Key, lanes)
+            );
+            assert_eq!(
+                lane_of(&rec(Some("a"), 2), Ordering::Partition, lanes),
+                lane_of(&rec(Some("b"), 2), Ordering::Partition, lanes)
+            );
+        }
+        let spread: std::collections::HashSet<usize> = (0..200)
+            .map(|i| {
+                let k: &'static str = Box::leak(format!("k{i}").into_boxed_str());
+                lane_of(&rec(Some(k), 0), Ordering::Key, 16)
+            })
+            .collect();
+        assert!(
+            spread.len() > 12,
+            "keys spread over lanes: {}",
+            spread.len()
+        );
+    }
+}

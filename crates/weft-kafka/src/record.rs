@@ -1,0 +1,119 @@
+//! Records consumed and records to produce, owned and independent of the consumer's buffers.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rdkafka::message::{BorrowedMessage, Header as RdHeader, Headers as _, OwnedHeaders};
+use rdkafka::Message;
+use weft_core::{Headers, OriginalRecord};
+
+/// A consumed record. The topic name is shared, so cloning a record is cheap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Headers,
+}
+
+impl Record {
+    /// Copies a borrowed message out of the consumer's buffers.
+    pub fn from_borrowed(m: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
+        let headers = match m.headers() {
+            Some(hs) => {
+                let mut out = Headers::with_capacity(hs.count());
+                for h in hs.iter() {
+                    out.push(h.key, h.value.map(Bytes::copy_from_slice));
+                }
+                out
+            }
+            None => Headers::new(),
+        };
+        Self {
+            topic,
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp_ms: m.timestamp().to_millis(),
+            key: m.key().map(Bytes::copy_from_slice),
+            value: m.payload().map(Bytes::copy_from_slice),
+            headers,
+        }
+    }
+
+    /// The record as a dead letter's original (everything kept as it was).
+    pub fn to_original(&self) -> OriginalRecord {
+        OriginalRecord {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp_ms: self.timestamp_ms,
+            key: self.key.clone(),
+            value: self.value.clone(),
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+/// A record to produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutRecord {
+    pub topic: String,
+    pub partition: Option<i32>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Headers,
+    pub timestamp_ms: Option<i64>,
+}
+
+impl OutRecord {
+    pub fn new(topic: impl Into<String>) -> Self {
+        Self {
+            topic: topic.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn value(mut self, value: impl Into<Bytes>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    pub fn headers(mut self, headers: Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// A copy of `record` (key, value, headers, timestamp) addressed to `topic`.
+    pub fn forward(record: &Record, topic: impl Into<String>) -> Self {
+        Self {
+            topic: topic.into(),
+            partition: None,
+            key: record.key.clone(),
+            value: record.value.clone(),
+            headers: record.headers.clone(),
+            timestamp_ms: record.timestamp_ms,
+        }
+    }
+}
+
+pub(crate) fn to_owned_headers(h: &Headers) -> Option<OwnedHeaders> {
+    if h.is_empty() {
+        return None;
+    }
+    let mut out = OwnedHeaders::new_with_capacity(h.len());
+    for x in h.iter() {
+        out = out.insert(RdHeader {
+            key: &x.key,
+            value: x.value.as_deref(),
+        });
+    }
+    Some(out)
+}

@@ -1,0 +1,1 @@
+//! End-to-end test suites live in tests/tests/.
