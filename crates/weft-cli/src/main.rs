@@ -1,1 +1,109 @@
-fn main() {}
+//! The `weft` binary: parses flags, loads configuration, and hands over to the libraries.
+
+mod config;
+mod serve;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::WeftConfig;
+use crate::serve::Service;
+
+/// Weft: an event-streaming integration bus on Apache Kafka.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file (default: ./weft.toml when it exists). `WEFT__SECTION__KEY`
+    /// environment variables override it.
+    #[arg(long, short, global = true, env = "WEFT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs one service until SIGTERM/SIGINT.
+    Run {
+        #[arg(value_enum)]
+        service: Service,
+    },
+    /// Runs every configured service in one process.
+    Up,
+    /// Produces records (one per file, or one per line of standard input).
+    Produce(tools::ProduceArgs),
+    /// Prints the records of a topic as JSON lines.
+    Consume(tools::ConsumeArgs),
+    /// Lists or creates topics.
+    #[command(subcommand)]
+    Topics(tools::TopicsCommand),
+    /// Checks the configuration and prints it (secrets redacted).
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line: the error and its causes.
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("weft: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = cli.config.or_else(weft_runtime::config::default_file);
+    let cfg: WeftConfig = weft_runtime::load(file.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Run { service } => serve::run(cfg, &[service]).await,
+            Command::Up => serve::run(cfg, &[Service::Pipe]).await,
+            Command::Produce(args) => tools::produce(&cfg.kafka, args).await,
+            Command::Consume(args) => {
+                let kafka = cfg.kafka.clone();
+                let n = tokio::task::spawn_blocking(move || tools::consume(&kafka, args)).await?;
+                match n {
+                    Ok(n) => {
+                        eprintln!("{n} records");
+                        Ok(())
+                    }
+                    // The reader went away (`weft consume | head`): not an error.
+                    Err(e) if is_broken_pipe(&e) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            Command::Topics(cmd) => tools::topics(&cfg.kafka, cmd).await,
+            Command::Config => {
+                println!("{cfg:#?}");
+                Ok(())
+            }
+        }
+    })
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

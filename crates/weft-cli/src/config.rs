@@ -1,0 +1,51 @@
+//! `weft.toml`: every section of every service, layered by `weft_runtime::config`.
+
+use serde::Deserialize;
+use weft_kafka::KafkaConfig;
+use weft_pipe::PipeConfig;
+use weft_runtime::{AdminConfig, LogConfig, ShutdownConfig, Validate};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeftConfig {
+    /// Names this process among others of the same service (transactional ids). Defaults to
+    /// the host name.
+    pub instance_id: Option<String>,
+    pub kafka: KafkaConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+    pub shutdown: ShutdownConfig,
+    pub pipes: Vec<PipeConfig>,
+}
+
+impl Validate for WeftConfig {
+    fn validate(&self) -> Vec<String> {
+        let mut e = self.kafka.validate();
+        let mut names = std::collections::HashSet::new();
+        for (i, p) in self.pipes.iter().enumerate() {
+            e.extend(p.validate(i));
+            if !names.insert(p.name.as_str()) {
+                e.push(format!(
+                    "pipes.{i}.name: {:?} is used by another pipe",
+                    p.name
+                ));
+            }
+        }
+        if self.shutdown.drain_timeout.is_zero() {
+            e.push("shutdown.drain_timeout: must be more than zero".into());
+        }
+        e
+    }
+}
+
+impl WeftConfig {
+    pub fn instance_id(&self) -> String {
+        self.instance_id.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "0".into())
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! `weft run <service>` and `weft up`: the shared runtime around the services.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use prometheus::Registry;
+use weft_kafka::KafkaMetrics;
+use weft_runtime::{admin, health, shutdown, telemetry, Readiness, Services};
+
+use crate::config::WeftConfig;
+
+/// The services this build of Weft has. `weft up` runs all of those that are configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    /// Copies records between topics (`[[pipes]]`).
+    Pipe,
+}
+
+pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
+    telemetry::init(&cfg.log);
+    let registry = Registry::new();
+    let metrics = KafkaMetrics::register(&registry).context("registering metrics")?;
+    let readiness = Readiness::new();
+    let running = Services::default();
+    let token = running.token();
+    shutdown::install_signal_handlers(token.clone()).context("installing signal handlers")?;
+
+    if cfg.admin.enabled {
+        let (_addr, task) = admin::serve(
+            &cfg.admin.listen,
+            registry.clone(),
+            readiness.clone(),
+            token.clone(),
+        )
+        .await
+        .context("starting the admin server")?;
+        running.spawn("admin", async move {
+            task.await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        });
+    }
+    let kafka = cfg.kafka.clone();
+    let (r, t) = (readiness.clone(), token.clone());
+    running.spawn("kafka-health", async move {
+        health::watch_kafka(kafka, r, Duration::from_secs(2), t).await;
+        Ok::<(), String>(())
+    });
+
+    // The consumer loops get most of the drain budget; the rest is for commits and flushes.
+    let drain = cfg.shutdown.drain_timeout;
+    let loop_drain = drain.mul_f64(0.6);
+    let instance = cfg.instance_id();
+    for service in services {
+        match service {
+            Service::Pipe => {
+                if cfg.pipes.is_empty() {
+                    if services.len() == 1 {
+                        bail!("no pipes are configured: add a [[pipes]] section to weft.toml");
+                    }
+                    continue;
+                }
+                let (kafka, pipes, m, t, r) = (
+                    cfg.kafka.clone(),
+                    cfg.pipes.clone(),
+                    metrics.clone(),
+                    token.clone(),
+                    readiness.clone(),
+                );
+                let instance = instance.clone();
+                r.set_ready("pipe");
+                running.spawn("pipe", async move {
+                    let result =
+                        weft_pipe::run(&kafka, &pipes, &instance, loop_drain, Some(m), t).await;
+                    if let Err(e) = &result {
+                        r.set_not_ready("pipe", format!("stopped: {e}"));
+                    }
+                    result
+                });
+            }
+        }
+    }
+    tracing::info!(services = ?services, "Weft is running");
+    running.wait(drain).await.map_err(anyhow::Error::msg)
+}

@@ -1,0 +1,99 @@
+//! What a pipe does to a record (pure).
+
+use weft_core::headers::{self, EventMeta};
+use weft_core::TraceParent;
+use weft_kafka::{OutRecord, Record};
+
+/// The destination of `record` for the `to` template.
+pub fn destination(to: &str, input_topic: &str) -> String {
+    if to.contains("{topic}") {
+        to.replace("{topic}", input_topic)
+    } else {
+        to.to_string()
+    }
+}
+
+/// The copy of `record` to produce: key, value bytes and headers kept; the first origin
+/// recorded (`weft.origin.*`, only when absent) and the trace continued with a new span.
+pub fn forward(record: &Record, to: &str) -> OutRecord {
+    let mut out = OutRecord::forward(record, destination(to, &record.topic));
+    let h = &mut out.headers;
+    if !h.contains(headers::ORIGIN_TOPIC) {
+        h.set(headers::ORIGIN_TOPIC, record.topic.to_string());
+        h.set(headers::ORIGIN_PARTITION, record.partition.to_string());
+        h.set(headers::ORIGIN_OFFSET, record.offset.to_string());
+    }
+    if let Some(tp) = EventMeta::from_headers(h).traceparent {
+        h.set(headers::TRACEPARENT, tp.child().to_string());
+    } else if !h.contains(headers::TRACEPARENT) {
+        h.set(headers::TRACEPARENT, TraceParent::new_root().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::sync::Arc;
+    use weft_core::Headers;
+
+    fn record() -> Record {
+        let mut h = Headers::new();
+        h.set(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        );
+        h.set("custom", "kept");
+        Record {
+            topic: Arc::from("ingest.demo"),
+            partition: 2,
+            offset: 40,
+            timestamp_ms: Some(1000),
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(&[0, 0, 0, 0, 1, 42])),
+            headers: h,
+        }
+    }
+
+    #[test]
+    fn forward_keeps_bytes_and_adds_origin_and_span() {
+        let out = forward(&record(), "mirror.{topic}");
+        assert_eq!(out.topic, "mirror.ingest.demo");
+        assert_eq!(out.value.as_deref(), Some(&[0, 0, 0, 0, 1, 42][..]));
+        assert_eq!(out.key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(out.headers.get_str("custom"), Some("kept"));
+        assert_eq!(out.headers.get_str(headers::ORIGIN_OFFSET), Some("40"));
+        let tp = out.headers.get_str("traceparent").unwrap_or_default();
+        assert!(
+            tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+            "{tp}"
+        );
+        assert!(!tp.contains("00f067aa0ba902b7"), "new span id");
+        assert_eq!(out.timestamp_ms, Some(1000));
+    }
+
+    #[test]
+    fn first_origin_is_kept_across_hops() {
+        let first = forward(&record(), "a");
+        let mut second_in = record();
+        second_in.topic = Arc::from("a");
+        second_in.headers = first.headers.clone();
+        let second = forward(&second_in, "b");
+        assert_eq!(
+            second.headers.get_str(headers::ORIGIN_TOPIC),
+            Some("ingest.demo")
+        );
+    }
+
+    #[test]
+    fn records_without_trace_start_one() {
+        let mut r = record();
+        r.headers = Headers::new();
+        let out = forward(&r, "x");
+        assert!(out
+            .headers
+            .get_parsed::<TraceParent>("traceparent")
+            .is_some());
+    }
+}
