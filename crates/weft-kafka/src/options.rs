@@ -48,7 +48,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Exponential backoff with full jitter for the pause after `attempt` (1-based) failed.
+    /// Exponential backoff with equal jitter (between half and all of the capped exponential
+    /// step) for the pause after `attempt` (1-based) failed.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = attempt.saturating_sub(1).min(20);
         let cap = self

@@ -64,10 +64,14 @@ fn finish<P>(shared: &Shared<P>, done: Done) {
                         done.tp.topic, done.tp.partition, done.offset
                     ))
                 }
-                _ => shared.fail(Error::Internal(format!(
-                    "delivery of an output of {}-{}@{} failed: {e}",
-                    done.tp.topic, done.tp.partition, done.offset
-                ))),
+                _ => {
+                    let mut stage = StageError::from(&e);
+                    stage.message = format!(
+                        "delivery of an output of {}-{}@{} failed: {}",
+                        done.tp.topic, done.tp.partition, done.offset, stage.message
+                    );
+                    shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)))
+                }
             }
         }
     }
@@ -141,6 +145,11 @@ async fn process_with_retries<P: Processor>(
             }
             ErrorClass::Fatal => {
                 shared.fail(Error::Stage(error));
+                return None;
+            }
+            // Shutting down: leave the record unacknowledged; it is read again after restart.
+            ErrorClass::Transient if stopping => {
+                shared.update(|st| st.stuck += 1);
                 return None;
             }
             ErrorClass::Transient if shared.opts.mode == DeliveryMode::ExactlyOnce => {
@@ -221,7 +230,9 @@ async fn send_all<P>(
                 if shared.opts.mode == DeliveryMode::ExactlyOnce && e.class() != ErrorClass::Fatal {
                     shared.request_abort(format!("{msg}: {e}"));
                 } else {
-                    shared.fail(Error::Internal(format!("{msg}: {e}")));
+                    let mut stage = StageError::from(&e);
+                    stage.message = format!("{msg}: {}", stage.message);
+                    shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)));
                 }
                 return None;
             }

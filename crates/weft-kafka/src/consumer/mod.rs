@@ -70,11 +70,19 @@ pub async fn run<P: Processor>(
         tasks.push(tokio::spawn(lane::run(shared.clone(), rx)));
     }
 
+    // A dedicated thread, not `spawn_blocking`: the runtime must not wait for it on drop.
     let kafka = kafka.clone();
     let poll_shared = shared.clone();
-    let result = tokio::task::spawn_blocking(move || poller::run(&kafka, poll_shared, senders))
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("weft-poll-{}", shared.opts.stage))
+        .spawn(move || {
+            let _ = done_tx.send(poller::run(&kafka, poll_shared, senders));
+        })
+        .map_err(|e| Error::Internal(format!("starting the poll thread: {e}")))?;
+    let result = done_rx
         .await
-        .map_err(|e| Error::Internal(format!("poll thread panicked: {e}")))?;
+        .map_err(|_| Error::Internal("the poll thread ended without a result".into()))?;
     // The poll thread dropped the senders: lanes finish what they hold and end.
     shared.stop.cancel();
     for t in tasks {
@@ -82,7 +90,7 @@ pub async fn run<P: Processor>(
             tracing::error!(error = %e, "Lane task failed");
         }
     }
-    if let Err(e) = shared.producer.flush(Duration::from_secs(10)).await {
+    if let Err(e) = shared.producer.flush(shared.opts.drain_timeout / 2).await {
         tracing::warn!(error = %e, "Producer did not flush everything on shutdown");
     }
     result

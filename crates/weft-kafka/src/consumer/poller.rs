@@ -225,11 +225,13 @@ fn create_consumer<P: Processor>(
         .map_err(|e| Error::kafka("creating the consumer", e))
 }
 
-/// Consumer errors that stop the loop (authorisation); the rest are logged and retried.
+/// Consumer errors that stop the loop (authorisation); the rest are logged and retried. An
+/// input topic that does not exist yet is not fatal: the subscription picks it up once created.
 fn fatal_consumer_error(e: &KafkaError) -> Option<Error> {
     let code = crate::error::kafka_error_code(e);
-    (code.default_class() == weft_core::ErrorClass::Fatal)
-        .then(|| Error::kafka("consuming", e.clone()))
+    let fatal = code.default_class() == weft_core::ErrorClass::Fatal
+        && code != weft_core::ErrorCode::KafkaUnknownTopic;
+    fatal.then(|| Error::kafka("consuming", e.clone()))
 }
 
 /// The lane of a record: by key (records without a key by partition), or by partition.
