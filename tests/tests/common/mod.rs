@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end suites.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
