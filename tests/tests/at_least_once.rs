@@ -2,6 +2,8 @@
 //! partitions, concurrency 64; instances join and leave mid-stream (rebalances, drains,
 //! shutdowns); every record arrives, per-key order holds, duplicates stay within the window.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;
