@@ -224,6 +224,26 @@ impl TestKafka {
         }
     }
 
+    /// Reads a topic from the beginning until no new record arrived for `quiet` (at most
+    /// `timeout` in all): every record there is, for exact counts once writers have stopped.
+    pub fn read_all(
+        &self,
+        topic: &str,
+        read_committed: bool,
+        quiet: Duration,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Seen>> {
+        let mut last_len = 0;
+        let mut last_change = Instant::now();
+        self.read_until(topic, read_committed, timeout, |s| {
+            if s.len() != last_len {
+                last_len = s.len();
+                last_change = Instant::now();
+            }
+            last_change.elapsed() >= quiet
+        })
+    }
+
     /// The committed offsets of `group` on `topic`, by partition.
     pub fn committed(
         &self,

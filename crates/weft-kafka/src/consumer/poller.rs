@@ -62,9 +62,6 @@ pub(super) fn run<P: Processor>(
                 }
                 continue;
             }
-            if let Err(e) = rebalance::ensure_transaction(&shared) {
-                break Err(e);
-            }
         }
         if last_commit.elapsed() >= opts.commit_interval {
             last_commit = Instant::now();
@@ -114,6 +111,13 @@ pub(super) fn run<P: Processor>(
         };
         let record = Record::from_borrowed(&m, topic.clone());
         drop(m);
+        // Here, not earlier: a commit (periodic, or in a revoke inside `poll`) closes the
+        // transaction, and every dispatched record must be sent inside an open one.
+        if eos {
+            if let Err(e) = rebalance::ensure_transaction(&shared) {
+                break Err(e);
+            }
+        }
         let tp = TopicPartition {
             topic: topic.clone(),
             partition: record.partition,
