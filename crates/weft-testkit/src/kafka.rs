@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -88,25 +88,31 @@ pub fn ensure_kafka() -> anyhow::Result<TestKafka> {
     Ok(TestKafka { config })
 }
 
-/// The `weft` binary of this build, built first when it is missing.
+static WEFT_BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// The `weft` binary of this build. The first call in a test process runs
+/// `cargo build -p weft-cli` (a no-op when it is up to date), so tests never drive a stale one.
 pub fn weft_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    // target/<profile>/deps/<test> -> target/<profile>/weft
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("cannot locate the target directory")?;
-    let bin = profile_dir.join("weft");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "weft-cli"])
-            .current_dir(repo_root())
-            .status()?;
-        if !status.success() || !bin.exists() {
-            bail!("could not build the weft binary at {}", bin.display());
+    let found = WEFT_BINARY.get_or_init(|| {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        // target/<profile>/deps/<test> -> target/<profile>/weft
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or("cannot locate the target directory")?;
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "-p", "weft-cli"]).current_dir(repo_root());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
         }
-    }
-    Ok(bin)
+        let status = cmd.status().map_err(|e| format!("running cargo build: {e}"))?;
+        let bin = profile_dir.join("weft");
+        if !status.success() || !bin.exists() {
+            return Err(format!("could not build the weft binary at {}", bin.display()));
+        }
+        Ok(bin)
+    });
+    found.clone().map_err(anyhow::Error::msg)
 }
 
 /// A consumed record, reduced to what tests compare.

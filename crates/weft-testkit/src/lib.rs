@@ -2,6 +2,7 @@
 //! running), unique topic and group names, bounded waits, and real producers and readers.
 
 pub mod kafka;
+pub mod process;
 pub mod proxy;
 pub mod wait;
 
