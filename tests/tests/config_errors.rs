@@ -15,8 +15,14 @@ fn one_line_error(config: &str, env: &[(&str, &str)]) -> String {
 #[test]
 fn unknown_key_names_the_key_and_the_file() {
     let line = one_line_error("[kafka]\nbootstrap_server = \"127.0.0.1:9092\"\n", &[]);
-    assert!(line.contains("kafka.bootstrap_server: unknown key"), "{line}");
-    assert!(line.contains("bootstrap_servers"), "suggests the valid keys: {line}");
+    assert!(
+        line.contains("kafka.bootstrap_server: unknown key"),
+        "{line}"
+    );
+    assert!(
+        line.contains("bootstrap_servers"),
+        "suggests the valid keys: {line}"
+    );
     assert!(line.contains("(in <weft.toml>)"), "{line}");
 }
 
@@ -32,7 +38,10 @@ fn wrong_type_names_the_key_and_the_file() {
 #[test]
 fn missing_required_value_names_the_key() {
     let line = one_line_error("[[pipes]]\nname = \"p\"\nfrom = [\"a\"]\n", &[]);
-    assert!(line.contains("pipes.0.to: required value is missing"), "{line}");
+    assert!(
+        line.contains("pipes.0.to: required value is missing"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -58,5 +67,8 @@ fn a_valid_file_is_accepted_and_secrets_are_redacted() {
     let (status, out, err) = run_to_end(cfg, &["config"], &[]).expect("weft runs");
     assert!(status.success(), "{err}");
     assert!(out.contains("ScramSha512"), "{out}");
-    assert!(!out.contains("hunter2"), "the password is never printed: {out}");
+    assert!(
+        !out.contains("hunter2"),
+        "the password is never printed: {out}"
+    );
 }

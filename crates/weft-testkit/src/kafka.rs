@@ -101,14 +101,20 @@ pub fn weft_binary() -> anyhow::Result<PathBuf> {
             .and_then(Path::parent)
             .ok_or("cannot locate the target directory")?;
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", "weft-cli"]).current_dir(repo_root());
+        cmd.args(["build", "--quiet", "-p", "weft-cli"])
+            .current_dir(repo_root());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        let status = cmd.status().map_err(|e| format!("running cargo build: {e}"))?;
+        let status = cmd
+            .status()
+            .map_err(|e| format!("running cargo build: {e}"))?;
         let bin = profile_dir.join("weft");
         if !status.success() || !bin.exists() {
-            return Err(format!("could not build the weft binary at {}", bin.display()));
+            return Err(format!(
+                "could not build the weft binary at {}",
+                bin.display()
+            ));
         }
         Ok(bin)
     });

@@ -64,7 +64,10 @@ impl WeftProcess {
                 return Ok((status, start.elapsed()));
             }
             if start.elapsed() >= timeout {
-                bail!("weft did not exit within {timeout:?}; stderr:\n{}", self.stderr());
+                bail!(
+                    "weft did not exit within {timeout:?}; stderr:\n{}",
+                    self.stderr()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -85,7 +88,11 @@ impl Drop for WeftProcess {
 }
 
 /// Runs `weft -c <file> <args>` to completion: exit status, stdout, stderr.
-pub fn run_to_end(config: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(ExitStatus, String, String)> {
+pub fn run_to_end(
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<(ExitStatus, String, String)> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("weft.toml");
     std::fs::write(&file, config)?;
@@ -95,6 +102,8 @@ pub fn run_to_end(config: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::
         cmd.env(k, v);
     }
     let out = cmd.output()?;
-    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).replace(&file.display().to_string(), "<weft.toml>");
+    let text = |b: Vec<u8>| {
+        String::from_utf8_lossy(&b).replace(&file.display().to_string(), "<weft.toml>")
+    };
     Ok((out.status, text(out.stdout), text(out.stderr)))
 }

@@ -1,0 +1,211 @@
+//! `weft run pipe` as a real process: SIGTERM with records in flight, `/metrics`, `/ready`.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{keyed_records, produce_gradually};
+use tokio_util::sync::CancellationToken;
+use weft_testkit::process::spawn;
+use weft_testkit::proxy::{self, free_port};
+use weft_testkit::{ensure_kafka, unique, wait_for};
+
+fn config(bootstrap: &str, admin_port: u16, input: &str, output: &str, group: &str) -> String {
+    format!(
+        r#"
+[kafka]
+bootstrap_servers = "{bootstrap}"
+statistics_interval = "1s"
+[admin]
+listen = "127.0.0.1:{admin_port}"
+[shutdown]
+drain_timeout = "10s"
+[[pipes]]
+name = "sigterm"
+from = ["{input}"]
+to = "{output}"
+group = "{group}"
+concurrency = 8
+max_in_flight = 1000
+"#
+    )
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let r = reqwest::get(url).await.ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.text().await.ok()?))
+}
+
+/// The value of one sample (`name{labels} value`) in Prometheus text, summed over label sets
+/// containing `label_filter`.
+fn metric(text: &str, name: &str, label_filter: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label_filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
+    weft_testkit::init_logging();
+    let kafka = ensure_kafka().expect("local Kafka");
+    let input = kafka.topic("term-in", 3).await.unwrap();
+    let output = kafka.topic("term-out", 3).await.unwrap();
+    let group = unique("term-group");
+    let total = 20_000;
+    let producing = produce_gradually(&kafka, &input, keyed_records(total, 100), 2_000);
+
+    let port = free_port().await.unwrap();
+    let cfg = config(
+        &kafka.config.bootstrap_servers,
+        port,
+        &input,
+        &output,
+        &group,
+    );
+    let mut first = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    wait_for(
+        "3,000 records through the first process",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let (_, text) = get(&metrics_url).await?;
+            (metric(&text, "weft_produced_records_total", &output) >= 3_000).then_some(())
+        },
+    )
+    .await
+    .unwrap();
+
+    // Records are still arriving and in flight: SIGTERM must drain, commit and exit 0.
+    first.signal("TERM").unwrap();
+    let (status, took) = first.wait_exit(Duration::from_secs(15)).await.unwrap();
+    assert!(
+        status.success(),
+        "exit status {status}; stderr:\n{}",
+        first.stderr()
+    );
+    assert!(
+        took <= Duration::from_secs(10),
+        "exited within the drain timeout (took {took:?})"
+    );
+    let committed: i64 = kafka.committed(&group, &input, 3).unwrap().values().sum();
+    assert!(
+        committed >= 3_000,
+        "offsets were committed on shutdown ({committed})"
+    );
+    producing.await.unwrap().unwrap();
+
+    // A new process continues from the committed offsets: everything arrives, nothing twice.
+    let _second = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
+    let (k, out) = (kafka.clone(), output.clone());
+    let seen = tokio::task::spawn_blocking(move || {
+        k.read_until(&out, true, Duration::from_secs(120), |s| s.len() >= total)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let distinct: HashSet<_> = seen.iter().map(|s| s.value.clone()).collect();
+    assert_eq!(distinct.len(), total, "nothing lost across the restart");
+    assert_eq!(
+        seen.len(),
+        total,
+        "a clean shutdown commits everything it delivered: no duplicates"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_waits_for_kafka_and_metrics_expose_counters_and_librdkafka_statistics() {
+    weft_testkit::init_logging();
+    let kafka = ensure_kafka().expect("local Kafka");
+    let input = kafka.topic("ready-in", 1).await.unwrap();
+    let output = kafka.topic("ready-out", 1).await.unwrap();
+    let group = unique("ready-group");
+
+    // Kafka is configured behind a port nobody listens on yet.
+    let kafka_port = free_port().await.unwrap();
+    let admin_port = free_port().await.unwrap();
+    let cfg = config(
+        &format!("127.0.0.1:{kafka_port}"),
+        admin_port,
+        &input,
+        &output,
+        &group,
+    );
+    let _weft = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
+    let base = format!("http://127.0.0.1:{admin_port}");
+
+    let (status, body) = wait_for(
+        "the admin server",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || {
+            let url = format!("{base}/ready");
+            async move { get(&url).await }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 503, "not ready while Kafka is unreachable: {body}");
+    assert!(body.contains("kafka"), "{body}");
+    // Still not ready a few checks later.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, _) = get(&format!("{base}/ready")).await.unwrap();
+    assert_eq!(status, 503);
+    assert_eq!(
+        get(&format!("{base}/health")).await.map(|r| r.0),
+        Some(200),
+        "alive all the same"
+    );
+
+    // Kafka becomes reachable through the port: ready, without a restart.
+    let stop = CancellationToken::new();
+    proxy::start(
+        kafka_port,
+        kafka.config.bootstrap_servers.clone(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        "/ready to turn 200",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || async {
+            let (status, _) = get(&format!("{base}/ready")).await?;
+            (status == 200).then_some(())
+        },
+    )
+    .await
+    .unwrap();
+
+    kafka.produce(&input, &keyed_records(50, 5)).await.unwrap();
+    let text = wait_for(
+        "counters and statistics in /metrics",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || async {
+            let (_, text) = get(&format!("{base}/metrics")).await?;
+            let done = metric(&text, "weft_consumed_records_total", &input) == 50
+                && metric(&text, "weft_produced_records_total", &output) == 50
+                && metric(&text, "weft_committed_records_total", &input) == 50
+                && text.contains("weft_librdkafka_client{")
+                && text.contains("weft_librdkafka_broker{");
+            done.then_some(text)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        text.contains(r#"stat="rxmsgs""#),
+        "consumer statistics are exported"
+    );
+    assert!(
+        text.contains("weft_librdkafka_broker{"),
+        "per-broker statistics are exported"
+    );
+    stop.cancel();
+}
