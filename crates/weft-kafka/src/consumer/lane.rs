@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 use weft_core::{DeadLetter, ErrorClass, Failure, StageError};
 
 use super::{Dispatch, Shared};
@@ -108,7 +109,25 @@ async fn handle<P: Processor>(
     if !current {
         return None;
     }
-    let outputs = process_with_retries(shared, &d, emitter).await;
+    let span = tracing::debug_span!(
+        "record",
+        topic = %d.tp.topic,
+        partition = d.tp.partition,
+        offset = d.record.offset,
+        trace_id = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        if let Some(tp) = d
+            .record
+            .headers
+            .get_parsed::<weft_core::TraceParent>("traceparent")
+        {
+            span.record("trace_id", tp.trace_id_hex());
+        }
+    }
+    let outputs = process_with_retries(shared, &d, emitter)
+        .instrument(span)
+        .await;
     let result = match outputs {
         Some(outputs) => send_all(shared, &d, outputs).await,
         None => None,
