@@ -9,10 +9,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{check_key_order, distinct, keyed_records, produce_gradually, Running};
+use common::{check_key_order, distinct, keyed_records, produce_gradually, wait_produced, Running};
 use weft_kafka::ConsumerOptions;
 use weft_pipe::PipeProcessor;
-use weft_testkit::{ensure_kafka, unique, wait_for};
+use weft_testkit::{ensure_kafka, unique};
 
 const RECORDS: usize = 100_000;
 const WINDOW: usize = 2_000;
@@ -23,17 +23,6 @@ fn options(group: &str, input: &str) -> ConsumerOptions {
     o.max_in_flight = WINDOW;
     o.drain_timeout = Duration::from_secs(20);
     o
-}
-
-async fn wait_produced(r: &Running, output: &str, at_least: u64) {
-    wait_for(
-        &format!("{at_least} records produced to {output}"),
-        Duration::from_secs(120),
-        Duration::from_millis(20),
-        || async { (r.produced("pipe", output) >= at_least).then_some(()) },
-    )
-    .await
-    .expect("progress");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

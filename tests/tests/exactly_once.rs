@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{check_key_order, distinct, keyed_records, produce_gradually, Running};
+use common::{check_key_order, distinct, keyed_records, produce_gradually, wait_produced, Running};
 use weft_core::{ErrorCode, StageError};
 use weft_kafka::{ConsumerOptions, DeliveryMode, Emitter, Processor, Record};
 use weft_pipe::PipeProcessor;
-use weft_testkit::{ensure_kafka, unique, wait_for};
+use weft_testkit::{ensure_kafka, unique};
 
 const RECORDS: usize = 100_000;
 
@@ -49,17 +49,6 @@ fn options(group: &str, input: &str) -> ConsumerOptions {
     // No retry in place: the injected failure aborts the open transaction.
     o.retry.max_attempts = 1;
     o
-}
-
-async fn wait_produced(r: &Running, output: &str, at_least: u64) {
-    wait_for(
-        &format!("{at_least} records produced to {output}"),
-        Duration::from_secs(120),
-        Duration::from_millis(20),
-        || async { (r.produced("pipe", output) >= at_least).then_some(()) },
-    )
-    .await
-    .expect("progress");
 }
 
 fn aborts(r: &Running) -> u64 {

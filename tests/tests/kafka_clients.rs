@@ -58,7 +58,10 @@ async fn topics_are_created_once_and_described() {
     let name = unique("admin");
     let spec = TopicSpec::new(&name, 4).config("cleanup.policy", "compact");
     assert_eq!(
-        admin.create_topics(std::slice::from_ref(&spec)).await.unwrap(),
+        admin
+            .create_topics(std::slice::from_ref(&spec))
+            .await
+            .unwrap(),
         vec![(name.clone(), true)]
     );
     assert_eq!(

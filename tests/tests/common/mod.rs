@@ -131,3 +131,15 @@ pub fn check_key_order(seen: &[Seen]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Waits until `r` has produced at least `at_least` records to `output` (per its metrics).
+pub async fn wait_produced(r: &Running, output: &str, at_least: u64) {
+    weft_testkit::wait_for(
+        &format!("{at_least} records produced to {output}"),
+        Duration::from_secs(120),
+        Duration::from_millis(20),
+        || async { (r.produced("pipe", output) >= at_least).then_some(()) },
+    )
+    .await
+    .expect("progress");
+}
