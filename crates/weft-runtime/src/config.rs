@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::providers::{Env, Format, Toml};
+use figment::error::Kind;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::Value;
 use figment::Figment;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -69,9 +71,14 @@ pub fn load_from<T: DeserializeOwned + Validate>(
         figment = figment.merge(Toml::file_exact(path));
     }
     figment = figment.merge(env);
-    let value: T = figment
-        .extract()
-        .map_err(|e| ConfigError::new(describe(e, env_prefix)))?;
+    let value: T = match figment.extract() {
+        Ok(v) => v,
+        Err(first) => {
+            return Err(ConfigError::new(every_error::<T>(
+                &figment, first, env_prefix,
+            )))
+        }
+    };
     let problems = value.validate();
     if problems.is_empty() {
         Ok(value)
@@ -80,13 +87,81 @@ pub fn load_from<T: DeserializeOwned + Validate>(
     }
 }
 
-/// One line per figment error: `<key>: <what is wrong> (in <source>)`.
-fn describe(errors: figment::Error, env_prefix: &str) -> Vec<String> {
+/// Serde stops at the first error. To list every one, drop the key that failed (an unknown key,
+/// a value of the wrong type) and extract again, until it succeeds or nothing more can be
+/// dropped (a missing required value).
+fn every_error<T: DeserializeOwned>(
+    figment: &Figment,
+    first: figment::Error,
+    env_prefix: &str,
+) -> Vec<String> {
+    let mut problems = describe(first.clone(), figment, env_prefix);
+    let Ok(mut tree) = figment.extract::<Value>() else {
+        return problems;
+    };
+    let mut last = first;
+    for _ in 0..64 {
+        let mut dropped = false;
+        for e in last.clone() {
+            if !matches!(e.kind, Kind::MissingField(_)) {
+                dropped |= remove_path(&mut tree, &e.path);
+            }
+        }
+        if !dropped {
+            break;
+        }
+        match Figment::from(Serialized::defaults(&tree)).extract::<T>() {
+            Ok(_) => break,
+            Err(e) => {
+                let lines = describe(e.clone(), figment, env_prefix);
+                if lines.iter().all(|l| problems.contains(l)) {
+                    break;
+                }
+                problems.extend(
+                    lines
+                        .into_iter()
+                        .filter(|l| !problems.contains(l))
+                        .collect::<Vec<_>>(),
+                );
+                last = e;
+            }
+        }
+    }
+    problems
+}
+
+fn remove_path(tree: &mut Value, path: &[String]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut cur = tree;
+    for p in parents {
+        cur = match cur {
+            Value::Dict(_, d) => match d.get_mut(p) {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::Array(_, a) => match p.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match cur {
+        Value::Dict(_, d) => d.remove(last).is_some(),
+        _ => false,
+    }
+}
+
+/// One line per figment error: `<key>: <what is wrong> (in <source>)`, the source being the
+/// provider that supplied the key (or its parent) in `figment`.
+fn describe(errors: figment::Error, figment: &Figment, env_prefix: &str) -> Vec<String> {
     errors
         .into_iter()
         .map(|e| {
             let mut key = e.path.join(".");
-            if let figment::error::Kind::MissingField(field) = &e.kind {
+            if let Kind::MissingField(field) = &e.kind {
                 key = if key.is_empty() {
                     field.to_string()
                 } else {
@@ -94,23 +169,27 @@ fn describe(errors: figment::Error, env_prefix: &str) -> Vec<String> {
                 };
             }
             let what = match &e.kind {
-                figment::error::Kind::UnknownField(_, expected) => {
+                Kind::UnknownField(_, expected) => {
                     format!("unknown key (expected one of: {})", expected.join(", "))
                 }
-                figment::error::Kind::MissingField(_) => "required value is missing".to_string(),
+                Kind::MissingField(_) => "required value is missing".to_string(),
                 other => other.to_string(),
             };
-            let source = match (&e.metadata, &e.path.is_empty()) {
-                (Some(md), _) => match &md.source {
+            let parent = e.path.join(".");
+            let metadata = figment
+                .find_metadata(&key)
+                .or_else(|| figment.find_metadata(&parent))
+                .or(e.metadata.as_ref());
+            let source = match metadata {
+                Some(md) => match &md.source {
                     Some(figment::Source::File(p)) => format!(" (in {})", p.display()),
-                    Some(_) | None if md.name.contains("environment") => {
+                    _ if md.name.contains("environment") => {
                         let var = key.to_uppercase().replace('.', "__");
                         format!(" (in environment variable {env_prefix}{var})")
                     }
-                    Some(s) => format!(" (in {s})"),
-                    None => format!(" (in {})", md.name),
+                    _ => String::new(),
                 },
-                (None, _) => String::new(),
+                None => String::new(),
             };
             let key = if key.is_empty() {
                 "<top level>".into()
@@ -282,6 +361,35 @@ mod tests {
         let f = file("[[things]]\nname = \"\"\nsize = 1\n[[things]]\nname = \"\"\nsize = 2\n");
         let e = load_from::<Sample>(Some(f.path()), no_env()).expect_err("two empty names");
         assert_eq!(e.problems.len(), 2, "every validation error is listed: {e}");
+    }
+
+    #[test]
+    fn every_structural_error_is_listed_at_once() {
+        let f = file("[admin]\nlisen = \"typo\"\nenabled = \"yes\"\n[shutdown]\ndrain = \"1s\"\n");
+        let e = load_from::<Sample>(Some(f.path()), no_env()).expect_err("three problems");
+        assert_eq!(e.problems.len(), 3, "{e}");
+        assert!(
+            e.problems
+                .iter()
+                .any(|p| p.starts_with("admin.lisen: unknown key")),
+            "{e}"
+        );
+        assert!(
+            e.problems.iter().any(|p| p.starts_with("admin.enabled:")),
+            "{e}"
+        );
+        assert!(
+            e.problems
+                .iter()
+                .any(|p| p.starts_with("shutdown.drain: unknown key")),
+            "{e}"
+        );
+        assert!(
+            e.problems
+                .iter()
+                .all(|p| p.contains(&f.path().display().to_string())),
+            "{e}"
+        );
     }
 
     #[test]
