@@ -1,18 +1,104 @@
 //! A producer with backpressure on a full queue and an explicit flush on close.
+//!
+//! Built on librdkafka's threaded producer: delivery reports arrive on its polling thread and
+//! are handed to a [`Completion`] — a oneshot for callers that await ([`Pending`]), or a
+//! direct acknowledgement into the consumer loop's offset tracker, which costs no task wake-up
+//! per record.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
+use tokio::sync::oneshot;
 
 use crate::config::{KafkaConfig, Role};
 use crate::context::WeftContext;
 use crate::error::{Error, Result};
 use crate::metrics::KafkaMetrics;
 use crate::record::{to_owned_headers, OutRecord};
+use crate::tracker::TopicPartition;
 
-pub use rdkafka::producer::future_producer::Delivery;
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Receives the acknowledgements of the outputs of consumed records (the consumer loop).
+pub(crate) trait AckSink: Send + Sync + 'static {
+    fn delivered(&self, tp: &TopicPartition, epoch: u64, offset: i64);
+    fn delivery_failed(&self, tp: &TopicPartition, epoch: u64, offset: i64, error: KafkaError);
+}
+
+/// The outputs of one consumed record: acknowledged once all are delivered.
+pub(crate) struct AckToken {
+    pub sink: Arc<dyn AckSink>,
+    pub tp: TopicPartition,
+    pub epoch: u64,
+    pub offset: i64,
+    pub remaining: AtomicUsize,
+    pub failed: AtomicBool,
+}
+
+impl AckToken {
+    fn complete(&self, result: &Result<Delivery, KafkaError>) {
+        match result {
+            Ok(_) => {
+                if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+                    && !self.failed.load(Ordering::Acquire)
+                {
+                    self.sink.delivered(&self.tp, self.epoch, self.offset);
+                }
+            }
+            Err(e) => {
+                self.remaining.fetch_sub(1, Ordering::AcqRel);
+                if !self.failed.swap(true, Ordering::AcqRel) {
+                    self.sink
+                        .delivery_failed(&self.tp, self.epoch, self.offset, e.clone());
+                }
+            }
+        }
+    }
+}
+
+/// What happens when a record's delivery report arrives.
+pub enum Completion {
+    /// Someone awaits a [`Pending`].
+    Notify(oneshot::Sender<Result<Delivery, KafkaError>>),
+    /// An output of a consumed record (consumer loop).
+    #[allow(private_interfaces)]
+    Ack(Arc<AckToken>, Option<prometheus::IntCounter>),
+}
+
+impl ProducerContext for WeftContext {
+    type DeliveryOpaque = Box<Completion>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, completion: Box<Completion>) {
+        let result = match result {
+            Ok(m) => Ok(Delivery {
+                partition: m.partition(),
+                offset: m.offset(),
+            }),
+            Err((e, _)) => Err(e.clone()),
+        };
+        match *completion {
+            // The receiver may be gone (the caller stopped waiting): nothing to do then.
+            Completion::Notify(tx) => drop(tx.send(result)),
+            Completion::Ack(token, counter) => {
+                if let (Ok(_), Some(c)) = (&result, counter) {
+                    c.inc();
+                }
+                token.complete(&result);
+            }
+        }
+    }
+}
 
 /// Producer settings beyond the connection.
 #[derive(Debug, Clone)]
@@ -42,7 +128,7 @@ impl Default for ProducerOptions {
 /// when librdkafka's queue is full. Cheap to clone.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer<WeftContext>,
+    inner: ThreadedProducer<WeftContext>,
     service: Arc<str>,
     metrics: Option<KafkaMetrics>,
     queue_full_timeout: Duration,
@@ -51,22 +137,22 @@ pub struct Producer {
 /// A record accepted by the producer, waiting for the broker's acknowledgement.
 #[must_use = "a pending delivery must be awaited to know the record reached Kafka"]
 pub struct Pending {
-    fut: DeliveryFuture,
+    rx: oneshot::Receiver<Result<Delivery, KafkaError>>,
     counter: Option<prometheus::IntCounter>,
 }
 
 impl Pending {
     /// Waits for the broker's acknowledgement.
     pub async fn wait(self) -> Result<Delivery> {
-        match self.fut.await {
+        match self.rx.await {
             Ok(Ok(delivery)) => {
                 if let Some(c) = self.counter {
                     c.inc();
                 }
                 Ok(delivery)
             }
-            Ok(Err((e, _msg))) => Err(Error::kafka("delivery failed", e)),
-            Err(_canceled) => Err(Error::kafka("delivery failed", KafkaError::Canceled)),
+            Ok(Err(e)) => Err(Error::kafka("delivery failed", e)),
+            Err(_) => Err(Error::kafka("delivery failed", KafkaError::Canceled)),
         }
     }
 }
@@ -96,7 +182,7 @@ impl Producer {
                 opts.transaction_timeout.as_millis().to_string(),
             );
         }
-        let inner: FutureProducer<WeftContext> = c
+        let inner: ThreadedProducer<WeftContext> = c
             .create_with_context(WeftContext::new(metrics.clone()))
             .map_err(|e| Error::kafka("creating the producer", e))?;
         Ok(Self {
@@ -108,49 +194,62 @@ impl Producer {
     }
 
     /// The underlying client, for transactions and admin-like calls.
-    pub fn client(&self) -> &FutureProducer<WeftContext> {
+    pub fn client(&self) -> &ThreadedProducer<WeftContext> {
         &self.inner
     }
 
-    /// Enqueues a record. When librdkafka's queue is full this waits (with growing pauses)
-    /// until there is room, up to the configured timeout, instead of failing.
+    /// The produced-records counter of `topic` (incremented on acknowledgement).
+    pub(crate) fn counter(&self, topic: &str) -> Option<prometheus::IntCounter> {
+        self.metrics.as_ref().and_then(|m| {
+            m.produced
+                .get_metric_with_label_values(&[self.service.as_ref(), topic])
+                .ok()
+        })
+    }
+
+    /// Enqueues a record; the returned [`Pending`] resolves on the broker's acknowledgement.
+    /// When librdkafka's queue is full this waits (with growing pauses) until there is room,
+    /// up to the configured timeout, instead of failing.
     pub async fn send(&self, rec: &OutRecord) -> Result<Pending> {
+        let (tx, rx) = oneshot::channel();
+        self.send_with(rec, Completion::Notify(tx)).await?;
+        Ok(Pending {
+            rx,
+            counter: self.counter(&rec.topic),
+        })
+    }
+
+    /// Enqueues a record whose delivery report goes to `completion`.
+    pub(crate) async fn send_with(&self, rec: &OutRecord, completion: Completion) -> Result<()> {
         let headers = to_owned_headers(&rec.headers);
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
+        let mut completion = Box::new(completion);
         loop {
-            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&rec.topic);
+            let mut br: BaseRecord<'_, [u8], [u8], Box<Completion>> =
+                BaseRecord::with_opaque_to(&rec.topic, completion);
             if let Some(k) = &rec.key {
-                fr = fr.key(k.as_ref());
+                br = br.key(k.as_ref());
             }
             if let Some(v) = &rec.value {
-                fr = fr.payload(v.as_ref());
+                br = br.payload(v.as_ref());
             }
             if let Some(h) = &headers {
-                fr = fr.headers(h.clone());
+                br = br.headers(h.clone());
             }
             if let Some(p) = rec.partition {
-                fr = fr.partition(p);
+                br = br.partition(p);
             }
             if let Some(ts) = rec.timestamp_ms {
-                fr = fr.timestamp(ts);
+                br = br.timestamp(ts);
             }
-            match self.inner.send_result(fr) {
-                Ok(fut) => {
-                    let counter = self.metrics.as_ref().and_then(|m| {
-                        m.produced
-                            .get_metric_with_label_values(&[
-                                self.service.as_ref(),
-                                rec.topic.as_str(),
-                            ])
-                            .ok()
-                    });
-                    return Ok(Pending { fut, counter });
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+            match self.inner.send(br) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if started.elapsed() >= self.queue_full_timeout {
                         return Err(Error::QueueFull(self.queue_full_timeout));
                     }
+                    completion = back.delivery_opaque;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }

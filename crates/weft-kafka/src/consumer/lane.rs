@@ -1,10 +1,9 @@
 //! A lane: processes its records in order, sends their outputs, acknowledges deliveries.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use weft_core::{DeadLetter, ErrorClass, Failure, StageError};
@@ -13,74 +12,59 @@ use super::{Dispatch, Shared};
 use crate::error::Error;
 use crate::options::DeliveryMode;
 use crate::processor::{Emitter, Processor};
+use crate::producer::{AckSink, AckToken, Completion};
 use crate::record::OutRecord;
-use crate::tracker::TopicPartition;
 
-/// The outcome of one record once every output is acknowledged (or one failed).
-struct Done {
-    tp: TopicPartition,
-    epoch: u64,
-    offset: i64,
-    result: Result<(), Error>,
-}
+/// Produced-records counters by output topic, cached per lane.
+type Counters = HashMap<String, Option<prometheus::IntCounter>>;
 
-pub(super) async fn run<P: Processor>(shared: Arc<Shared<P>>, mut rx: mpsc::Receiver<Dispatch>) {
-    let mut pending: FuturesUnordered<BoxFuture<'static, Done>> = FuturesUnordered::new();
+pub(super) async fn run<P: Processor>(
+    shared: Arc<Shared<P>>,
+    mut rx: mpsc::Receiver<Vec<Dispatch>>,
+) {
+    let sink: Arc<dyn AckSink> = shared.clone();
     let mut emitter = Emitter::default();
-    loop {
-        tokio::select! {
-            biased;
-            Some(done) = pending.next(), if !pending.is_empty() => finish(&shared, done),
-            d = rx.recv() => match d {
-                Some(d) => {
-                    if let Some(fut) = handle(&shared, d, &mut emitter).await {
-                        pending.push(fut);
-                    }
-                }
-                None => break,
-            },
+    let mut counters = Counters::new();
+    while let Some(batch) = rx.recv().await {
+        let mut generation = shared.generation.load(Ordering::Acquire);
+        let mut batch = take_current(&shared, batch);
+        let taken = batch.len();
+        let mut i = 0;
+        while i < batch.len() {
+            // A revoke or rewind happened meanwhile: drop what is no longer ours.
+            let now = shared.generation.load(Ordering::Acquire);
+            if now != generation {
+                generation = now;
+                let rest = batch.split_off(i);
+                let kept = shared.update(|st| {
+                    rest.into_iter()
+                        .filter(|d| st.tracker.is_current(&d.tp, d.epoch))
+                        .collect::<Vec<_>>()
+                });
+                batch.extend(kept);
+                continue;
+            }
+            handle(&shared, &sink, &batch[i], &mut emitter, &mut counters).await;
+            i += 1;
         }
-    }
-    while let Some(done) = pending.next().await {
-        finish(&shared, done);
+        shared.update(|st| st.active -= taken);
     }
 }
 
-fn finish<P>(shared: &Shared<P>, done: Done) {
-    match done.result {
-        Ok(()) => shared.update(|st| {
-            st.tracker.ack(&done.tp, done.epoch, done.offset);
-        }),
-        Err(e) => {
-            let stale = !shared.lock().tracker.is_current(&done.tp, done.epoch);
-            if stale {
-                // An aborted transaction purged it, or the partition moved away: not ours.
-                return;
-            }
-            count_error(shared, e.class().as_str(), e.code().as_str());
-            match (shared.opts.mode, e.class()) {
-                (DeliveryMode::ExactlyOnce, ErrorClass::Transient | ErrorClass::Permanent) => {
-                    shared.request_abort(format!(
-                        "delivery of an output of {}-{}@{} failed: {e}",
-                        done.tp.topic, done.tp.partition, done.offset
-                    ))
-                }
-                _ => {
-                    let mut stage = StageError::from(&e);
-                    stage.message = format!(
-                        "delivery of an output of {}-{}@{} failed: {}",
-                        done.tp.topic, done.tp.partition, done.offset, stage.message
-                    );
-                    shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)))
-                }
-            }
-        }
-    }
+/// Keeps the records still current and counts them active, so a transaction abort can wait
+/// until no lane is between processing and sending.
+fn take_current<P>(shared: &Shared<P>, batch: Vec<Dispatch>) -> Vec<Dispatch> {
+    shared.update(|st| {
+        let kept: Vec<Dispatch> = batch
+            .into_iter()
+            .filter(|d| st.tracker.is_current(&d.tp, d.epoch))
+            .collect();
+        st.active += kept.len();
+        kept
+    })
 }
 
-use weft_core::Classify as _;
-
-fn count_error<P>(shared: &Shared<P>, class: &str, code: &str) {
+pub(super) fn count_error<P>(shared: &Shared<P>, class: &str, code: &str) {
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m
             .errors
@@ -91,24 +75,14 @@ fn count_error<P>(shared: &Shared<P>, class: &str, code: &str) {
     }
 }
 
-/// Processes one record and sends its outputs; returns the future of their deliveries.
+/// Processes one record and sends its outputs; their delivery reports acknowledge it.
 async fn handle<P: Processor>(
     shared: &Arc<Shared<P>>,
-    d: Dispatch,
+    sink: &Arc<dyn AckSink>,
+    d: &Dispatch,
     emitter: &mut Emitter,
-) -> Option<BoxFuture<'static, Done>> {
-    // Skip records of partitions revoked (or rewound) since dispatch; count the rest as active
-    // so a transaction abort can wait until no lane is between processing and sending.
-    let current = shared.update(|st| {
-        let ok = st.tracker.is_current(&d.tp, d.epoch);
-        if ok {
-            st.active += 1;
-        }
-        ok
-    });
-    if !current {
-        return None;
-    }
+    counters: &mut Counters,
+) {
     let span = tracing::debug_span!(
         "record",
         topic = %d.tp.topic,
@@ -125,16 +99,64 @@ async fn handle<P: Processor>(
             span.record("trace_id", tp.trace_id_hex());
         }
     }
-    let outputs = process_with_retries(shared, &d, emitter)
+    let Some(outputs) = process_with_retries(shared, d, emitter)
         .instrument(span)
-        .await;
-    let result = match outputs {
-        Some(outputs) => send_all(shared, &d, outputs).await,
-        None => None,
+        .await
+    else {
+        return;
     };
-    shared.update(|st| st.active -= 1);
-    result
+    if outputs.is_empty() {
+        // Filtered: nothing to deliver.
+        shared.update(|st| {
+            st.tracker.ack(&d.tp, d.epoch, d.record.offset);
+        });
+        return;
+    }
+    if shared.opts.mode == DeliveryMode::ExactlyOnce {
+        shared
+            .txn_records
+            .fetch_add(outputs.len(), Ordering::Relaxed);
+    }
+    let token = Arc::new(AckToken {
+        sink: sink.clone(),
+        tp: d.tp.clone(),
+        epoch: d.epoch,
+        offset: d.record.offset,
+        remaining: AtomicUsize::new(outputs.len()),
+        failed: AtomicBool::new(false),
+    });
+    for o in &outputs {
+        let counter = match counters.get(&o.topic) {
+            Some(c) => c.clone(),
+            None => {
+                let c = shared.producer.counter(&o.topic);
+                counters.insert(o.topic.clone(), c.clone());
+                c
+            }
+        };
+        if let Err(e) = shared
+            .producer
+            .send_with(o, Completion::Ack(token.clone(), counter))
+            .await
+        {
+            token.failed.store(true, Ordering::Release);
+            let msg = format!(
+                "sending an output of {}-{}@{}",
+                d.tp.topic, d.tp.partition, d.record.offset
+            );
+            if shared.opts.mode == DeliveryMode::ExactlyOnce && e.class() != ErrorClass::Fatal {
+                shared.request_abort(format!("{msg}: {e}"));
+            } else {
+                let mut stage = StageError::from(&e);
+                stage.message = format!("{msg}: {}", stage.message);
+                shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)));
+            }
+            return;
+        }
+    }
 }
+
+use weft_core::Classify as _;
 
 /// Runs the processor, retrying `Transient` errors in place. `None` means the record will not
 /// be acknowledged (the loop stops, or the transaction aborts).
@@ -230,52 +252,4 @@ fn dead_letter<P>(
         headers,
         timestamp_ms: d.record.timestamp_ms,
     }])
-}
-
-async fn send_all<P>(
-    shared: &Arc<Shared<P>>,
-    d: &Dispatch,
-    outputs: Vec<OutRecord>,
-) -> Option<BoxFuture<'static, Done>> {
-    let mut pendings = Vec::with_capacity(outputs.len());
-    for o in &outputs {
-        match shared.producer.send(o).await {
-            Ok(p) => pendings.push(p),
-            Err(e) => {
-                let msg = format!(
-                    "sending an output of {}-{}@{}",
-                    d.tp.topic, d.tp.partition, d.record.offset
-                );
-                if shared.opts.mode == DeliveryMode::ExactlyOnce && e.class() != ErrorClass::Fatal {
-                    shared.request_abort(format!("{msg}: {e}"));
-                } else {
-                    let mut stage = StageError::from(&e);
-                    stage.message = format!("{msg}: {}", stage.message);
-                    shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)));
-                }
-                return None;
-            }
-        }
-    }
-    if shared.opts.mode == DeliveryMode::ExactlyOnce {
-        shared.update(|st| st.txn_records += pendings.len());
-    }
-    let (tp, epoch, offset) = (d.tp.clone(), d.epoch, d.record.offset);
-    Some(
-        async move {
-            let mut result = Ok(());
-            for p in pendings {
-                if let Err(e) = p.wait().await {
-                    result = Err(e);
-                }
-            }
-            Done {
-                tp,
-                epoch,
-                offset,
-                result,
-            }
-        }
-        .boxed(),
-    )
 }

@@ -13,11 +13,14 @@ mod lane;
 mod poller;
 mod rebalance;
 
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use weft_core::{Classify as _, ErrorClass};
 
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
@@ -50,6 +53,14 @@ pub async fn run<P: Processor>(
     };
     let producer = Producer::new(kafka, &opts.service, &producer_opts, metrics.clone())?;
     let lanes = opts.concurrency;
+    let mut senders = Vec::with_capacity(lanes);
+    let mut receivers = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        // Batches, not records: the in-flight bound is the tracker's; this only smooths bursts.
+        let (tx, rx) = mpsc::channel(64);
+        senders.push(tx);
+        receivers.push(rx);
+    }
     let shared = Arc::new(Shared {
         opts,
         processor,
@@ -57,18 +68,20 @@ pub async fn run<P: Processor>(
         metrics,
         state: Mutex::new(LoopState::default()),
         changed: Condvar::new(),
+        batch: Mutex::new(Batch {
+            per_lane: (0..lanes).map(|_| Vec::new()).collect(),
+            len: 0,
+            senders,
+        }),
+        generation: AtomicU64::new(0),
+        txn_records: AtomicUsize::new(0),
         shutdown,
         stop: CancellationToken::new(),
     });
-
-    let mut senders = Vec::with_capacity(lanes);
-    let mut tasks = Vec::with_capacity(lanes);
-    let lane_capacity = shared.opts.max_in_flight.div_ceil(lanes).max(16);
-    for _ in 0..lanes {
-        let (tx, rx) = mpsc::channel(lane_capacity);
-        senders.push(tx);
-        tasks.push(tokio::spawn(lane::run(shared.clone(), rx)));
-    }
+    let tasks: Vec<_> = receivers
+        .into_iter()
+        .map(|rx| tokio::spawn(lane::run(shared.clone(), rx)))
+        .collect();
 
     // A dedicated thread, not `spawn_blocking`: the runtime must not wait for it on drop.
     let kafka = kafka.clone();
@@ -77,13 +90,13 @@ pub async fn run<P: Processor>(
     std::thread::Builder::new()
         .name(format!("weft-poll-{}", shared.opts.stage))
         .spawn(move || {
-            let _ = done_tx.send(poller::run(&kafka, poll_shared, senders));
+            let _ = done_tx.send(poller::run(&kafka, poll_shared));
         })
         .map_err(|e| Error::Internal(format!("starting the poll thread: {e}")))?;
     let result = done_rx
         .await
         .map_err(|_| Error::Internal("the poll thread ended without a result".into()))?;
-    // The poll thread dropped the senders: lanes finish what they hold and end.
+    // The poll thread dropped the lane senders: lanes finish what they hold and end.
     shared.stop.cancel();
     for t in tasks {
         if let Err(e) = t.await {
@@ -118,11 +131,20 @@ pub(crate) struct LoopState {
     pub abort: Option<String>,
     /// Exactly-once: a transaction is open.
     pub txn_open: bool,
-    /// Exactly-once: records sent in the open transaction.
-    pub txn_records: usize,
     /// Exactly-once: aborts since the last successful commit (a poison record loops).
     pub consecutive_aborts: u32,
 }
+
+/// Records dispatched by the poll thread but not yet handed to their lanes: sending one batch
+/// per lane instead of one record wakes a lane once for many records.
+pub(crate) struct Batch {
+    pub per_lane: Vec<Vec<Dispatch>>,
+    pub len: usize,
+    pub senders: Vec<mpsc::Sender<Vec<Dispatch>>>,
+}
+
+/// Records handed to a lane at most, per batch.
+pub(crate) const BATCH_MAX: usize = 512;
 
 pub(crate) struct Shared<P> {
     pub opts: ConsumerOptions,
@@ -131,6 +153,12 @@ pub(crate) struct Shared<P> {
     pub metrics: Option<KafkaMetrics>,
     pub state: Mutex<LoopState>,
     pub changed: Condvar,
+    /// Only the poll thread touches it (the lock is never contended).
+    pub batch: Mutex<Batch>,
+    /// Bumped on every revoke and rewind: lanes then re-check the epochs of what they hold.
+    pub generation: AtomicU64,
+    /// Exactly-once: records sent in the open transaction.
+    pub txn_records: AtomicUsize,
     /// Cancelled when the service shuts down.
     pub shutdown: CancellationToken,
     /// Cancelled when the poll thread has finished (lanes stop retrying).
@@ -156,8 +184,13 @@ impl<P> Shared<P> {
         r
     }
 
-    /// Waits until `done` holds, or `deadline` passes; returns whether `done` held.
-    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&LoopState) -> bool) -> bool {
+    /// Waits until `done` holds, or `deadline` passes; returns whether `done` held. Poll thread
+    /// only: hands the pending batch to the lanes first, since what is waited for may be in it.
+    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&LoopState) -> bool) -> bool
+    where
+        P: Processor,
+    {
+        poller::flush(self);
         let mut st = self.lock();
         st.waiters += 1;
         let ok = loop {
@@ -197,5 +230,42 @@ impl<P> Shared<P> {
                 st.abort = Some(reason);
             }
         });
+    }
+}
+
+impl<P: Processor> crate::producer::AckSink for Shared<P> {
+    fn delivered(&self, tp: &TopicPartition, epoch: u64, offset: i64) {
+        self.update(|st| {
+            st.tracker.ack(tp, epoch, offset);
+        });
+    }
+
+    fn delivery_failed(
+        &self,
+        tp: &TopicPartition,
+        epoch: u64,
+        offset: i64,
+        error: rdkafka::error::KafkaError,
+    ) {
+        if !self.lock().tracker.is_current(tp, epoch) {
+            // An aborted transaction purged it, or the partition moved away: not ours.
+            return;
+        }
+        let e = Error::kafka("delivery failed", error);
+        lane::count_error(self, e.class().as_str(), e.code().as_str());
+        let what = format!(
+            "delivery of an output of {}-{}@{offset} failed: {e}",
+            tp.topic, tp.partition
+        );
+        match (self.opts.mode, e.class()) {
+            (DeliveryMode::ExactlyOnce, ErrorClass::Transient | ErrorClass::Permanent) => {
+                self.request_abort(what)
+            }
+            _ => {
+                let mut stage = weft_core::StageError::from(&e).with_class(ErrorClass::Fatal);
+                stage.message = what;
+                self.fail(Error::Stage(stage));
+            }
+        }
     }
 }

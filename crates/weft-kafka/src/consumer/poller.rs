@@ -9,10 +9,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::Producer as _;
 use rdkafka::Message;
-use tokio::sync::mpsc;
 
 use super::rebalance::{self, Hook};
-use super::{Dispatch, Shared};
+use super::{Batch, Dispatch, Shared, BATCH_MAX};
 use crate::config::{KafkaConfig, Role};
 use crate::context::WeftContext;
 use crate::error::{Error, Result};
@@ -23,11 +22,7 @@ use crate::tracker::TopicPartition;
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(50);
 
-pub(super) fn run<P: Processor>(
-    kafka: &KafkaConfig,
-    shared: Arc<Shared<P>>,
-    lanes: Vec<mpsc::Sender<Dispatch>>,
-) -> Result<()> {
+pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> Result<()> {
     let opts = &shared.opts;
     let eos = opts.mode == DeliveryMode::ExactlyOnce;
     if eos {
@@ -44,6 +39,7 @@ pub(super) fn run<P: Processor>(
         .map_err(|e| Error::kafka(format!("subscribing to {topics:?}"), e))?;
     tracing::info!(stage = %opts.stage, group = %opts.group_id, ?topics, mode = ?opts.mode, "Consumer loop started");
 
+    let lanes = opts.concurrency;
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
     let mut consumed: HashMap<Arc<str>, Option<prometheus::IntCounter>> = HashMap::new();
     let mut last_commit = Instant::now();
@@ -51,17 +47,19 @@ pub(super) fn run<P: Processor>(
         if shared.shutdown.is_cancelled() {
             break Ok(());
         }
-        if let Some(e) = shared.lock().failure.take() {
+        let (failure, abort, in_flight) = {
+            let mut st = shared.lock();
+            let abort = if eos { st.abort.take() } else { None };
+            (st.failure.take(), abort, st.tracker.in_flight())
+        };
+        if let Some(e) = failure {
             break Err(e);
         }
-        if eos {
-            let abort = shared.lock().abort.take();
-            if let Some(reason) = abort {
-                if let Err(e) = rebalance::abort_and_rewind(&shared, &consumer, &reason) {
-                    break Err(e);
-                }
-                continue;
+        if let Some(reason) = abort {
+            if let Err(e) = rebalance::abort_and_rewind(&shared, &consumer, &reason) {
+                break Err(e);
             }
+            continue;
         }
         if last_commit.elapsed() >= opts.commit_interval {
             last_commit = Instant::now();
@@ -72,6 +70,7 @@ pub(super) fn run<P: Processor>(
                     Instant::now() + opts.drain_timeout,
                 )
             } else {
+                flush(&shared);
                 rebalance::store_positions(&shared, &consumer, false)
             };
             if let Err(e) = r {
@@ -79,8 +78,7 @@ pub(super) fn run<P: Processor>(
             }
         }
         // Bounded in-flight window: wait for acknowledgements instead of polling more.
-        let full = shared.lock().tracker.in_flight() >= opts.max_in_flight;
-        if full {
+        if in_flight >= opts.max_in_flight {
             shared.wait_until(Instant::now() + POLL_TIMEOUT, |st| {
                 st.tracker.in_flight() < opts.max_in_flight
                     || st.failure.is_some()
@@ -88,7 +86,15 @@ pub(super) fn run<P: Processor>(
             });
             continue;
         }
-        let Some(polled) = consumer.poll(POLL_TIMEOUT) else {
+        // Gather a batch: do not wait while records are pending, hand them over instead.
+        let pending = shared.batch.lock().map(|b| b.len).unwrap_or(0);
+        let timeout = if pending > 0 {
+            Duration::ZERO
+        } else {
+            POLL_TIMEOUT
+        };
+        let Some(polled) = consumer.poll(timeout) else {
+            flush(&shared);
             continue;
         };
         let m = match polled {
@@ -111,13 +117,6 @@ pub(super) fn run<P: Processor>(
         };
         let record = Record::from_borrowed(&m, topic.clone());
         drop(m);
-        // Here, not earlier: a commit (periodic, or in a revoke inside `poll`) closes the
-        // transaction, and every dispatched record must be sent inside an open one.
-        if eos {
-            if let Err(e) = rebalance::ensure_transaction(&shared) {
-                break Err(e);
-            }
-        }
         let tp = TopicPartition {
             topic: topic.clone(),
             partition: record.partition,
@@ -133,22 +132,67 @@ pub(super) fn run<P: Processor>(
         if let Some(c) = counter {
             c.inc();
         }
-        let lane = lane_of(&record, opts.ordering, lanes.len());
-        if lanes[lane]
-            .blocking_send(Dispatch { record, tp, epoch })
-            .is_err()
-        {
-            break Err(Error::Internal(
-                "a processing lane ended unexpectedly".into(),
-            ));
-        }
-        if let Some(m) = &shared.metrics {
-            if let Ok(g) = m.in_flight.get_metric_with_label_values(&[&opts.service]) {
-                g.set(i64::try_from(shared.lock().tracker.in_flight()).unwrap_or(i64::MAX));
-            }
+        let lane = lane_of(&record, opts.ordering, lanes);
+        let full = {
+            let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
+            b.per_lane[lane].push(Dispatch { record, tp, epoch });
+            b.len += 1;
+            b.len >= BATCH_MAX
+        };
+        if full {
+            flush(&shared);
         }
     };
     finish(&shared, consumer, outcome)
+}
+
+/// Hands every pending batch to its lane (poll thread only). Exactly-once: opens the
+/// transaction first, since the lanes send right away.
+pub(super) fn flush<P: Processor>(shared: &Shared<P>) {
+    let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
+    if b.len == 0 {
+        return;
+    }
+    if shared.opts.mode == DeliveryMode::ExactlyOnce {
+        if let Err(e) = rebalance::ensure_transaction(shared) {
+            drop(b);
+            shared.fail(e);
+            return;
+        }
+    }
+    b.len = 0;
+    let Batch {
+        per_lane, senders, ..
+    } = &mut *b;
+    for (lane, records) in per_lane.iter_mut().enumerate() {
+        if records.is_empty() {
+            continue;
+        }
+        let records = std::mem::take(records);
+        let sent = senders.get(lane).map(|s| s.blocking_send(records).is_ok());
+        if sent != Some(true) {
+            shared.fail(Error::Internal(
+                "a processing lane ended unexpectedly".into(),
+            ));
+        }
+    }
+    if let Some(m) = &shared.metrics {
+        if let Ok(g) = m
+            .in_flight
+            .get_metric_with_label_values(&[&shared.opts.service])
+        {
+            g.set(i64::try_from(shared.lock().tracker.in_flight()).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Forgets the pending batch (its records were rewound).
+pub(super) fn discard_batch<P>(shared: &Shared<P>) {
+    let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
+    for records in &mut b.per_lane {
+        records.clear();
+    }
+    b.len = 0;
 }
 
 /// Drains, commits what was acknowledged, and closes the consumer.
@@ -189,6 +233,13 @@ fn finish<P: Processor>(
     });
     consumer.unsubscribe();
     drop(consumer);
+    // Dropping the senders ends the lanes once they finish what they hold.
+    shared
+        .batch
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .senders
+        .clear();
     tracing::info!(stage = %opts.stage, "Consumer loop stopped");
     outcome.and(committed)
 }

@@ -2,6 +2,7 @@
 //! runs on the poll thread (directly, or inside `poll` for rebalance callbacks) and must not
 //! panic.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,7 @@ impl<P: Processor> RebalanceHook for Hook<P> {
                         st.tracker.revoke(tp);
                     }
                 });
+                shared.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(stage = %shared.opts.stage, partitions = tps.len(), "Partitions revoked");
             }
             Rebalance::Assign(_) => {}
@@ -71,7 +73,7 @@ impl<P: Processor> RebalanceHook for Hook<P> {
     }
 }
 
-fn count<P>(shared: &Shared<P>, kind: &str) {
+fn count<P: Processor>(shared: &Shared<P>, kind: &str) {
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m
             .rebalances
@@ -100,7 +102,7 @@ fn to_tpl(positions: &[(TopicPartition, i64)]) -> TopicPartitionList {
 }
 
 /// Counts committed records and remembers the positions as committed.
-fn mark_committed<P>(shared: &Shared<P>, positions: &[(TopicPartition, i64)]) {
+fn mark_committed<P: Processor>(shared: &Shared<P>, positions: &[(TopicPartition, i64)]) {
     shared.update(|st| {
         for (tp, pos) in positions {
             let before = st.tracker.committed(tp).unwrap_or(*pos);
@@ -120,7 +122,7 @@ fn mark_committed<P>(shared: &Shared<P>, positions: &[(TopicPartition, i64)]) {
 
 /// At-least-once: stores the positions that moved (librdkafka commits them in the background);
 /// with `sync`, stores every position and commits synchronously (shutdown).
-pub(super) fn store_positions<P>(
+pub(super) fn store_positions<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     sync: bool,
@@ -149,7 +151,7 @@ pub(super) fn store_positions<P>(
 }
 
 /// At-least-once: commits the acknowledged prefix of the given partitions synchronously.
-fn commit_partitions<P>(
+fn commit_partitions<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     tps: &[TopicPartition],
@@ -172,7 +174,7 @@ fn commit_partitions<P>(
     Ok(())
 }
 
-fn commit_sync<P>(
+fn commit_sync<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     tpl: &TopicPartitionList,
@@ -196,7 +198,7 @@ fn commit_sync<P>(
 }
 
 /// Exactly-once: begins a transaction when none is open.
-pub(super) fn ensure_transaction<P>(shared: &Shared<P>) -> Result<()> {
+pub(super) fn ensure_transaction<P: Processor>(shared: &Shared<P>) -> Result<()> {
     if shared.lock().txn_open {
         return Ok(());
     }
@@ -205,16 +207,14 @@ pub(super) fn ensure_transaction<P>(shared: &Shared<P>) -> Result<()> {
         .client()
         .begin_transaction()
         .map_err(|e| Error::kafka("beginning a transaction", e))?;
-    shared.update(|st| {
-        st.txn_open = true;
-        st.txn_records = 0;
-    });
+    shared.update(|st| st.txn_open = true);
+    shared.txn_records.store(0, Ordering::Relaxed);
     Ok(())
 }
 
 /// Exactly-once: waits until every dispatched record's outputs are delivered, then commits the
 /// transaction with the consumer positions. Aborts and rewinds when that is not possible.
-pub(super) fn commit_transaction<P>(
+pub(super) fn commit_transaction<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     deadline: Instant,
@@ -240,7 +240,8 @@ pub(super) fn commit_transaction<P>(
     if !drained {
         return abort_and_rewind(shared, consumer, "outputs were not delivered in time");
     }
-    let (positions, sent) = shared.update(|st| (st.tracker.take_dirty(), st.txn_records));
+    let positions = shared.update(|st| st.tracker.take_dirty());
+    let sent = shared.txn_records.load(Ordering::Relaxed);
     if positions.is_empty() && sent == 0 {
         return Ok(()); // Nothing happened; keep the (empty) transaction open.
     }
@@ -260,15 +261,15 @@ pub(super) fn commit_transaction<P>(
     }
     shared.update(|st| {
         st.txn_open = false;
-        st.txn_records = 0;
         st.consecutive_aborts = 0;
     });
+    shared.txn_records.store(0, Ordering::Relaxed);
     mark_committed(shared, &positions);
     count_txn(shared, "commit");
     Ok(())
 }
 
-fn transaction_error<P>(
+fn transaction_error<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     what: &str,
@@ -287,7 +288,7 @@ fn transaction_error<P>(
     }
 }
 
-fn count_txn<P>(shared: &Shared<P>, outcome: &str) {
+fn count_txn<P: Processor>(shared: &Shared<P>, outcome: &str) {
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m
             .transactions
@@ -299,7 +300,7 @@ fn count_txn<P>(shared: &Shared<P>, outcome: &str) {
 }
 
 /// Exactly-once: aborts the open transaction (if any) without re-reading.
-pub(super) fn abort_open_transaction<P>(shared: &Shared<P>, reason: &str) -> Result<()> {
+pub(super) fn abort_open_transaction<P: Processor>(shared: &Shared<P>, reason: &str) -> Result<()> {
     if !shared.lock().txn_open {
         return Ok(());
     }
@@ -309,10 +310,8 @@ pub(super) fn abort_open_transaction<P>(shared: &Shared<P>, reason: &str) -> Res
         .client()
         .abort_transaction(KAFKA_TIMEOUT)
         .map_err(|e| Error::kafka("aborting the transaction", e))?;
-    shared.update(|st| {
-        st.txn_open = false;
-        st.txn_records = 0;
-    });
+    shared.update(|st| st.txn_open = false);
+    shared.txn_records.store(0, Ordering::Relaxed);
     count_txn(shared, "abort");
     Ok(())
 }
@@ -320,17 +319,19 @@ pub(super) fn abort_open_transaction<P>(shared: &Shared<P>, reason: &str) -> Res
 /// Exactly-once: abandons everything since the last commit. Records still queued in lanes
 /// become stale, the transaction is aborted once no lane is sending, and every partition is
 /// re-read from its last committed position.
-pub(super) fn abort_and_rewind<P>(
+pub(super) fn abort_and_rewind<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     reason: &str,
 ) -> Result<()> {
+    super::poller::discard_batch(shared);
     let (seeks, aborts) = shared.update(|st| {
         st.abort = None;
         st.stuck = 0;
         st.consecutive_aborts += 1;
         (st.tracker.rewind(), st.consecutive_aborts)
     });
+    shared.generation.fetch_add(1, Ordering::AcqRel);
     let limit = shared.opts.retry.max_attempts.max(1) + 2;
     if aborts > limit {
         return Err(Error::Internal(format!(
