@@ -1,6 +1,11 @@
 //! `weft-bench`: pass-through benchmark of Weft's Kafka layer against a real broker.
 //! See `docs/benchmarks.md` and `bench/run.sh`, which runs every subcommand in turn.
 
+/// mimalloc: the services allocate a few small buffers per record on several threads, where
+/// glibc's allocator shows up in profiles.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 mod latency;
 mod pipeline;

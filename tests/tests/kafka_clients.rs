@@ -27,7 +27,7 @@ async fn a_full_producer_queue_waits_instead_of_failing() {
     let producer = Producer::new(&cfg, "test", &ProducerOptions::default(), None).unwrap();
     let mut pending = Vec::new();
     for i in 0..5_000u32 {
-        let rec = OutRecord::new(&topic)
+        let rec = OutRecord::new(topic.as_str())
             .key(format!("k{}", i % 7))
             .value(i.to_be_bytes().to_vec());
         pending.push(
@@ -90,7 +90,7 @@ impl Processor for Strict {
                 StageError::new(ErrorCode::DecodeFailed, "value is not UTF-8").at_field("$"),
             );
         }
-        out.emit(OutRecord::forward(record, &self.to));
+        out.emit(OutRecord::forward(record, self.to.as_str()));
         Ok(())
     }
 }

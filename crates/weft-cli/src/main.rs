@@ -1,5 +1,10 @@
 //! The `weft` binary: parses flags, loads configuration, and hands over to the libraries.
 
+/// mimalloc: the services allocate a few small buffers per record on several threads, where
+/// glibc's allocator shows up in profiles.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod config;
 mod serve;
 mod tools;

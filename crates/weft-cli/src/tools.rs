@@ -110,7 +110,7 @@ pub async fn produce(kafka: &KafkaConfig, args: ProduceArgs) -> anyhow::Result<(
             h.set(k, v.clone());
         }
         let rec = OutRecord {
-            topic: args.topic.clone(),
+            topic: args.topic.as_str().into(),
             key,
             value: Some(Bytes::from(value)),
             headers: h,

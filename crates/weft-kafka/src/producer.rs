@@ -71,7 +71,16 @@ impl AckToken {
 pub enum Completion {
     /// Someone awaits a [`Pending`].
     Notify(oneshot::Sender<Result<Delivery, KafkaError>>),
-    /// An output of a consumed record (consumer loop).
+    /// The only output of a consumed record (consumer loop): acknowledged on delivery.
+    #[allow(private_interfaces)]
+    AckOne {
+        sink: Arc<dyn AckSink>,
+        tp: TopicPartition,
+        epoch: u64,
+        offset: i64,
+        counter: Option<prometheus::IntCounter>,
+    },
+    /// One of several outputs of a consumed record (consumer loop).
     #[allow(private_interfaces)]
     Ack(Arc<AckToken>, Option<prometheus::IntCounter>),
 }
@@ -90,6 +99,21 @@ impl ProducerContext for WeftContext {
         match *completion {
             // The receiver may be gone (the caller stopped waiting): nothing to do then.
             Completion::Notify(tx) => drop(tx.send(result)),
+            Completion::AckOne {
+                sink,
+                tp,
+                epoch,
+                offset,
+                counter,
+            } => match result {
+                Ok(_) => {
+                    if let Some(c) = counter {
+                        c.inc();
+                    }
+                    sink.delivered(&tp, epoch, offset);
+                }
+                Err(e) => sink.delivery_failed(&tp, epoch, offset, e),
+            },
             Completion::Ack(token, counter) => {
                 if let (Ok(_), Some(c)) = (&result, counter) {
                     c.inc();
@@ -222,7 +246,7 @@ impl Producer {
     /// Enqueues a record whose delivery report goes to `completion`.
     pub(crate) async fn send_with(&self, rec: &OutRecord, completion: Completion) -> Result<()> {
         let headers = to_owned_headers(&rec.headers);
-        let started = Instant::now();
+        let mut started: Option<Instant> = None;
         let mut pause = Duration::from_millis(1);
         let mut completion = Box::new(completion);
         loop {
@@ -246,7 +270,8 @@ impl Producer {
             match self.inner.send(br) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    if started.elapsed() >= self.queue_full_timeout {
+                    if started.get_or_insert_with(Instant::now).elapsed() >= self.queue_full_timeout
+                    {
                         return Err(Error::QueueFull(self.queue_full_timeout));
                     }
                     completion = back.delivery_opaque;

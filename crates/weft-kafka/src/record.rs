@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rdkafka::message::{BorrowedMessage, Header as RdHeader, Headers as _, OwnedHeaders};
 use rdkafka::Message;
 use weft_core::{Headers, OriginalRecord};
@@ -32,13 +32,21 @@ impl Record {
             }
             None => Headers::new(),
         };
+        // One allocation for key and value together.
+        let (k, v) = (m.key(), m.payload());
+        let mut buf = BytesMut::with_capacity(k.map_or(0, <[u8]>::len) + v.map_or(0, <[u8]>::len));
+        buf.extend_from_slice(k.unwrap_or_default());
+        buf.extend_from_slice(v.unwrap_or_default());
+        let mut all = buf.freeze();
+        let key = k.map(|k| all.split_to(k.len()));
+        let value = v.map(|_| all);
         Self {
             topic,
             partition: m.partition(),
             offset: m.offset(),
             timestamp_ms: m.timestamp().to_millis(),
-            key: m.key().map(Bytes::copy_from_slice),
-            value: m.payload().map(Bytes::copy_from_slice),
+            key,
+            value,
             headers,
         }
     }
@@ -60,7 +68,7 @@ impl Record {
 /// A record to produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutRecord {
-    pub topic: String,
+    pub topic: Arc<str>,
     pub partition: Option<i32>,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
@@ -69,7 +77,7 @@ pub struct OutRecord {
 }
 
 impl OutRecord {
-    pub fn new(topic: impl Into<String>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>) -> Self {
         Self {
             topic: topic.into(),
             ..Self::default()
@@ -92,7 +100,7 @@ impl OutRecord {
     }
 
     /// A copy of `record` (key, value, headers, timestamp) addressed to `topic`.
-    pub fn forward(record: &Record, topic: impl Into<String>) -> Self {
+    pub fn forward(record: &Record, topic: impl Into<Arc<str>>) -> Self {
         Self {
             topic: topic.into(),
             partition: None,

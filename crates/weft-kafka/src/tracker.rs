@@ -6,7 +6,8 @@
 //! acknowledged records. Each assignment of a partition gets a new epoch, so acknowledgements
 //! that arrive after the partition was revoked (and perhaps assigned again) are ignored.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,7 +28,13 @@ impl TopicPartition {
 #[derive(Debug)]
 struct PartitionState {
     epoch: u64,
-    pending: BTreeSet<i64>,
+    /// Shared with the records dispatched in this epoch; cleared when the epoch ends.
+    valid: Arc<AtomicBool>,
+    /// Dispatched offsets in increasing order with an acknowledged flag; the acknowledged
+    /// prefix is dropped as soon as it forms, so the front is the lowest offset in flight.
+    pending: VecDeque<(i64, bool)>,
+    /// Offsets in `pending` not acknowledged yet.
+    outstanding: usize,
     /// One past the highest offset dispatched in this assignment.
     next: Option<i64>,
     /// The position last committed (or the first offset seen in this assignment).
@@ -38,7 +45,38 @@ struct PartitionState {
 
 impl PartitionState {
     fn position(&self) -> Option<i64> {
-        self.pending.first().copied().or(self.next)
+        self.pending.front().map(|(o, _)| *o).or(self.next)
+    }
+
+    /// Adds an offset; false when it is already pending.
+    fn insert(&mut self, offset: i64) -> bool {
+        match self.pending.back() {
+            None => self.pending.push_back((offset, false)),
+            Some((last, _)) if *last < offset => self.pending.push_back((offset, false)),
+            // Out of order (not expected from a consumer): keep the order.
+            Some(_) => match self.pending.binary_search_by_key(&offset, |(o, _)| *o) {
+                Ok(_) => return false,
+                Err(i) => self.pending.insert(i, (offset, false)),
+            },
+        }
+        self.outstanding += 1;
+        true
+    }
+
+    /// Acknowledges an offset; false when it is not pending (or already acknowledged).
+    fn ack(&mut self, offset: i64) -> bool {
+        let Ok(i) = self.pending.binary_search_by_key(&offset, |(o, _)| *o) else {
+            return false;
+        };
+        if self.pending[i].1 {
+            return false;
+        }
+        self.pending[i].1 = true;
+        self.outstanding -= 1;
+        while self.pending.front().is_some_and(|(_, acked)| *acked) {
+            self.pending.pop_front();
+        }
+        true
     }
 }
 
@@ -62,13 +100,16 @@ impl OffsetTracker {
             tp,
             PartitionState {
                 epoch,
-                pending: BTreeSet::new(),
+                valid: Arc::new(AtomicBool::new(true)),
+                pending: VecDeque::new(),
+                outstanding: 0,
                 next: None,
                 committed: None,
                 dirty: false,
             },
         ) {
-            self.in_flight -= old.pending.len();
+            old.valid.store(false, Ordering::SeqCst);
+            self.in_flight -= old.outstanding;
         }
         epoch
     }
@@ -76,33 +117,38 @@ impl OffsetTracker {
     /// Stops tracking a partition; its outstanding records no longer count.
     pub fn revoke(&mut self, tp: &TopicPartition) {
         if let Some(old) = self.parts.remove(tp) {
-            self.in_flight -= old.pending.len();
+            old.valid.store(false, Ordering::SeqCst);
+            self.in_flight -= old.outstanding;
         }
     }
 
     /// Stops tracking every partition.
     pub fn revoke_all(&mut self) {
+        for p in self.parts.values() {
+            p.valid.store(false, Ordering::SeqCst);
+        }
         self.parts.clear();
         self.in_flight = 0;
     }
 
-    /// Records that `offset` was handed to processing; returns the epoch to acknowledge with.
-    /// A partition that was never assigned (manual assignment) is assigned on first use.
-    pub fn dispatch(&mut self, tp: &TopicPartition, offset: i64) -> u64 {
+    /// Records that `offset` was handed to processing; returns the epoch to acknowledge with
+    /// and the flag that says the record is still wanted. A partition that was never assigned
+    /// (manual assignment) is assigned on first use.
+    pub fn dispatch(&mut self, tp: &TopicPartition, offset: i64) -> (u64, Arc<AtomicBool>) {
         if !self.parts.contains_key(tp) {
             self.assign(tp.clone());
         }
         let Some(p) = self.parts.get_mut(tp) else {
-            return 0;
+            return (0, Arc::new(AtomicBool::new(false)));
         };
         if p.committed.is_none() {
             p.committed = Some(offset);
         }
-        if p.pending.insert(offset) {
+        if p.insert(offset) {
             self.in_flight += 1;
         }
         p.next = Some(p.next.map_or(offset + 1, |n| n.max(offset + 1)));
-        p.epoch
+        (p.epoch, p.valid.clone())
     }
 
     /// Acknowledges a processed record. Returns false (and changes nothing) when the partition
@@ -111,7 +157,7 @@ impl OffsetTracker {
         let Some(p) = self.parts.get_mut(tp) else {
             return false;
         };
-        if p.epoch != epoch || !p.pending.remove(&offset) {
+        if p.epoch != epoch || !p.ack(offset) {
             return false;
         }
         self.in_flight -= 1;
@@ -132,7 +178,7 @@ impl OffsetTracker {
     pub fn in_flight_on<'a>(&self, tps: impl IntoIterator<Item = &'a TopicPartition>) -> usize {
         tps.into_iter()
             .filter_map(|tp| self.parts.get(tp))
-            .map(|p| p.pending.len())
+            .map(|p| p.outstanding)
             .sum()
     }
 
@@ -189,7 +235,10 @@ impl OffsetTracker {
         for (tp, p) in &mut self.parts {
             self.next_epoch += 1;
             p.epoch = self.next_epoch;
+            p.valid.store(false, Ordering::SeqCst);
+            p.valid = Arc::new(AtomicBool::new(true));
             p.pending.clear();
+            p.outstanding = 0;
             p.next = p.committed;
             p.dirty = false;
             if let Some(c) = p.committed {
@@ -215,7 +264,7 @@ mod tests {
         let mut t = OffsetTracker::new();
         let e = t.assign(tp(0));
         for o in 10..15 {
-            assert_eq!(t.dispatch(&tp(0), o), e);
+            assert_eq!(t.dispatch(&tp(0), o).0, e);
         }
         assert_eq!(t.in_flight(), 5);
         assert!(t.ack(&tp(0), e, 12));
@@ -251,8 +300,10 @@ mod tests {
     fn stale_acks_after_revoke_or_reassign_are_ignored() {
         let mut t = OffsetTracker::new();
         let e1 = t.assign(tp(0));
-        t.dispatch(&tp(0), 1);
+        let (_, valid) = t.dispatch(&tp(0), 1);
+        assert!(valid.load(Ordering::SeqCst));
         t.revoke(&tp(0));
+        assert!(!valid.load(Ordering::SeqCst), "lanes see the revoke");
         assert_eq!(t.in_flight(), 0);
         assert!(!t.ack(&tp(0), e1, 1), "revoked");
         let e2 = t.assign(tp(0));
@@ -300,7 +351,7 @@ mod tests {
             !t.ack(&tp(0), e, 2),
             "records of the aborted attempt are stale"
         );
-        let e2 = t.dispatch(&tp(0), 2);
+        let e2 = t.dispatch(&tp(0), 2).0;
         assert!(t.ack(&tp(0), e2, 2));
         assert_eq!(t.position(&tp(0)), Some(3));
     }

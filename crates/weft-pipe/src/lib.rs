@@ -20,12 +20,14 @@ pub const SERVICE: &str = "pipe";
 
 /// Forwards each record to the pipe's destination.
 pub struct PipeProcessor {
-    to: String,
+    to: logic::Destination,
 }
 
 impl PipeProcessor {
     pub fn new(to: &str) -> Self {
-        Self { to: to.into() }
+        Self {
+            to: logic::Destination::new(to),
+        }
     }
 }
 

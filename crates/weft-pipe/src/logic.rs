@@ -1,5 +1,7 @@
 //! What a pipe does to a record (pure).
 
+use std::sync::Arc;
+
 use weft_core::headers::{self, EventMeta};
 use weft_core::TraceParent;
 use weft_kafka::{OutRecord, Record};
@@ -13,10 +15,34 @@ pub fn destination(to: &str, input_topic: &str) -> String {
     }
 }
 
+/// Where a pipe sends records: a fixed topic, or a `{topic}` template.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Fixed(Arc<str>),
+    Template(String),
+}
+
+impl Destination {
+    pub fn new(to: &str) -> Self {
+        if to.contains("{topic}") {
+            Self::Template(to.to_string())
+        } else {
+            Self::Fixed(Arc::from(to))
+        }
+    }
+
+    fn topic_for(&self, input_topic: &str) -> Arc<str> {
+        match self {
+            Self::Fixed(t) => t.clone(),
+            Self::Template(t) => Arc::from(destination(t, input_topic)),
+        }
+    }
+}
+
 /// The copy of `record` to produce: key, value bytes and headers kept; the first origin
 /// recorded (`weft.origin.*`, only when absent) and the trace continued with a new span.
-pub fn forward(record: &Record, to: &str) -> OutRecord {
-    let mut out = OutRecord::forward(record, destination(to, &record.topic));
+pub fn forward(record: &Record, to: &Destination) -> OutRecord {
+    let mut out = OutRecord::forward(record, to.topic_for(&record.topic));
     let h = &mut out.headers;
     if !h.contains(headers::ORIGIN_TOPIC) {
         h.set(headers::ORIGIN_TOPIC, record.topic.to_string());
@@ -35,7 +61,6 @@ pub fn forward(record: &Record, to: &str) -> OutRecord {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use std::sync::Arc;
     use weft_core::Headers;
 
     fn record() -> Record {
@@ -58,8 +83,8 @@ mod tests {
 
     #[test]
     fn forward_keeps_bytes_and_adds_origin_and_span() {
-        let out = forward(&record(), "mirror.{topic}");
-        assert_eq!(out.topic, "mirror.ingest.demo");
+        let out = forward(&record(), &Destination::new("mirror.{topic}"));
+        assert_eq!(out.topic.as_ref(), "mirror.ingest.demo");
         assert_eq!(out.value.as_deref(), Some(&[0, 0, 0, 0, 1, 42][..]));
         assert_eq!(out.key.as_deref(), Some(&b"k"[..]));
         assert_eq!(out.headers.get_str("custom"), Some("kept"));
@@ -75,11 +100,11 @@ mod tests {
 
     #[test]
     fn first_origin_is_kept_across_hops() {
-        let first = forward(&record(), "a");
+        let first = forward(&record(), &Destination::new("a"));
         let mut second_in = record();
         second_in.topic = Arc::from("a");
         second_in.headers = first.headers.clone();
-        let second = forward(&second_in, "b");
+        let second = forward(&second_in, &Destination::new("b"));
         assert_eq!(
             second.headers.get_str(headers::ORIGIN_TOPIC),
             Some("ingest.demo")
@@ -90,7 +115,7 @@ mod tests {
     fn records_without_trace_start_one() {
         let mut r = record();
         r.headers = Headers::new();
-        let out = forward(&r, "x");
+        let out = forward(&r, &Destination::new("x"));
         assert!(out
             .headers
             .get_parsed::<TraceParent>("traceparent")

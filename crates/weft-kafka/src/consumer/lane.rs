@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use weft_core::{DeadLetter, ErrorClass, Failure, StageError};
 
-use super::{Dispatch, Shared};
+use super::{Dispatch, Event, Shared};
 use crate::error::Error;
 use crate::options::DeliveryMode;
 use crate::processor::{Emitter, Processor};
@@ -16,7 +16,7 @@ use crate::producer::{AckSink, AckToken, Completion};
 use crate::record::OutRecord;
 
 /// Produced-records counters by output topic, cached per lane.
-type Counters = HashMap<String, Option<prometheus::IntCounter>>;
+type Counters = HashMap<Arc<str>, Option<prometheus::IntCounter>>;
 
 pub(super) async fn run<P: Processor>(
     shared: Arc<Shared<P>>,
@@ -26,45 +26,20 @@ pub(super) async fn run<P: Processor>(
     let mut emitter = Emitter::default();
     let mut counters = Counters::new();
     while let Some(batch) = rx.recv().await {
-        let mut generation = shared.generation.load(Ordering::Acquire);
-        let mut batch = take_current(&shared, batch);
-        let taken = batch.len();
-        let mut i = 0;
-        while i < batch.len() {
-            // A revoke or rewind happened meanwhile: drop what is no longer ours.
-            let now = shared.generation.load(Ordering::Acquire);
-            if now != generation {
-                generation = now;
-                let rest = batch.split_off(i);
-                let kept = shared.update(|st| {
-                    rest.into_iter()
-                        .filter(|d| st.tracker.is_current(&d.tp, d.epoch))
-                        .collect::<Vec<_>>()
-                });
-                batch.extend(kept);
-                continue;
+        for d in &batch {
+            // Count as active before looking at `valid` (both SeqCst): an abort clears `valid`
+            // and then waits for `active` to reach 0, so a lane either sees the flag cleared or
+            // is waited for — it never sends into the next transaction.
+            shared.active.fetch_add(1, Ordering::SeqCst);
+            if d.valid.load(Ordering::SeqCst) {
+                handle(&shared, &sink, d, &mut emitter, &mut counters).await;
             }
-            handle(&shared, &sink, &batch[i], &mut emitter, &mut counters).await;
-            i += 1;
+            shared.active.fetch_sub(1, Ordering::SeqCst);
         }
-        shared.update(|st| st.active -= taken);
     }
 }
 
-/// Keeps the records still current and counts them active, so a transaction abort can wait
-/// until no lane is between processing and sending.
-fn take_current<P>(shared: &Shared<P>, batch: Vec<Dispatch>) -> Vec<Dispatch> {
-    shared.update(|st| {
-        let kept: Vec<Dispatch> = batch
-            .into_iter()
-            .filter(|d| st.tracker.is_current(&d.tp, d.epoch))
-            .collect();
-        st.active += kept.len();
-        kept
-    })
-}
-
-pub(super) fn count_error<P>(shared: &Shared<P>, class: &str, code: &str) {
+pub(super) fn count_error<P: Processor>(shared: &Shared<P>, class: &str, code: &str) {
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m
             .errors
@@ -99,16 +74,22 @@ async fn handle<P: Processor>(
             span.record("trace_id", tp.trace_id_hex());
         }
     }
-    let Some(outputs) = process_with_retries(shared, d, emitter)
-        .instrument(span)
-        .await
-    else {
+    let processed = if span.is_disabled() {
+        process_with_retries(shared, d, emitter).await
+    } else {
+        process_with_retries(shared, d, emitter)
+            .instrument(span)
+            .await
+    };
+    let Some(outputs) = processed else {
         return;
     };
     if outputs.is_empty() {
         // Filtered: nothing to deliver.
-        shared.update(|st| {
-            st.tracker.ack(&d.tp, d.epoch, d.record.offset);
+        shared.tell(Event::Ack {
+            tp: d.tp.clone(),
+            epoch: d.epoch,
+            offset: d.record.offset,
         });
         return;
     }
@@ -117,16 +98,19 @@ async fn handle<P: Processor>(
             .txn_records
             .fetch_add(outputs.len(), Ordering::Relaxed);
     }
-    let token = Arc::new(AckToken {
-        sink: sink.clone(),
-        tp: d.tp.clone(),
-        epoch: d.epoch,
-        offset: d.record.offset,
-        remaining: AtomicUsize::new(outputs.len()),
-        failed: AtomicBool::new(false),
+    // One output (the common case) needs no shared countdown.
+    let token = (outputs.len() > 1).then(|| {
+        Arc::new(AckToken {
+            sink: sink.clone(),
+            tp: d.tp.clone(),
+            epoch: d.epoch,
+            offset: d.record.offset,
+            remaining: AtomicUsize::new(outputs.len()),
+            failed: AtomicBool::new(false),
+        })
     });
     for o in &outputs {
-        let counter = match counters.get(&o.topic) {
+        let counter = match counters.get(o.topic.as_ref()) {
             Some(c) => c.clone(),
             None => {
                 let c = shared.producer.counter(&o.topic);
@@ -134,22 +118,32 @@ async fn handle<P: Processor>(
                 c
             }
         };
-        if let Err(e) = shared
-            .producer
-            .send_with(o, Completion::Ack(token.clone(), counter))
-            .await
-        {
-            token.failed.store(true, Ordering::Release);
+        let completion = match &token {
+            Some(t) => Completion::Ack(t.clone(), counter),
+            None => Completion::AckOne {
+                sink: sink.clone(),
+                tp: d.tp.clone(),
+                epoch: d.epoch,
+                offset: d.record.offset,
+                counter,
+            },
+        };
+        if let Err(e) = shared.producer.send_with(o, completion).await {
+            if let Some(t) = &token {
+                t.failed.store(true, Ordering::Release);
+            }
             let msg = format!(
                 "sending an output of {}-{}@{}",
                 d.tp.topic, d.tp.partition, d.record.offset
             );
             if shared.opts.mode == DeliveryMode::ExactlyOnce && e.class() != ErrorClass::Fatal {
-                shared.request_abort(format!("{msg}: {e}"));
+                shared.tell(Event::Abort(format!("{msg}: {e}")));
             } else {
                 let mut stage = StageError::from(&e);
                 stage.message = format!("{msg}: {}", stage.message);
-                shared.fail(Error::Stage(stage.with_class(ErrorClass::Fatal)));
+                shared.tell(Event::Fail(Error::Stage(
+                    stage.with_class(ErrorClass::Fatal),
+                )));
             }
             return;
         }
@@ -185,19 +179,19 @@ async fn process_with_retries<P: Processor>(
                 tokio::time::sleep(retry.backoff(attempt)).await;
             }
             ErrorClass::Fatal => {
-                shared.fail(Error::Stage(error));
+                shared.tell(Event::Fail(Error::Stage(error)));
                 return None;
             }
             // Shutting down: leave the record unacknowledged; it is read again after restart.
             ErrorClass::Transient if stopping => {
-                shared.update(|st| st.stuck += 1);
+                shared.tell(Event::Stuck);
                 return None;
             }
             ErrorClass::Transient if shared.opts.mode == DeliveryMode::ExactlyOnce => {
-                shared.request_abort(format!(
+                shared.tell(Event::Abort(format!(
                     "{}-{}@{}: {error} (after {attempt} attempts)",
                     d.tp.topic, d.tp.partition, d.record.offset
-                ));
+                )));
                 return None;
             }
             _ => return dead_letter(shared, d, error, attempt),
@@ -207,14 +201,14 @@ async fn process_with_retries<P: Processor>(
 
 /// The dead-letter record for a failed record, or `None` (loop stops) when the stage has no
 /// dead-letter topic.
-fn dead_letter<P>(
+fn dead_letter<P: Processor>(
     shared: &Shared<P>,
     d: &Dispatch,
     error: StageError,
     attempt: u32,
 ) -> Option<Vec<OutRecord>> {
     let Some(topic) = &shared.opts.dead_letter_topic else {
-        shared.fail(Error::Stage(error));
+        shared.tell(Event::Fail(Error::Stage(error)));
         return None;
     };
     tracing::warn!(
@@ -245,7 +239,7 @@ fn dead_letter<P>(
         }
     }
     Some(vec![OutRecord {
-        topic: topic.clone(),
+        topic: Arc::from(topic.as_str()),
         partition: None,
         key,
         value,

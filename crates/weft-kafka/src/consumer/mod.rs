@@ -2,25 +2,26 @@
 //! contiguous prefix of acknowledged records, drain-then-commit on rebalance and shutdown,
 //! and an exactly-once mode on Kafka transactions.
 //!
-//! Shape: one poll thread owns the librdkafka consumer (so rebalance callbacks, which run
-//! inside `poll`, may block to drain without stalling the async runtime) and hands records to
-//! `concurrency` lanes, chosen by key hash. Each lane processes its records in order, sends the
-//! outputs, and keeps their deliveries pending while it goes on; a delivered record is
-//! acknowledged to the shared [`OffsetTracker`]. The poll thread stores (at-least-once) or
-//! commits in a transaction (exactly-once) the tracker's positions every `commit_interval`.
+//! Shape: one poll thread owns the librdkafka consumer and all loop state (the
+//! [`OffsetTracker`], transaction state, pending batches), so rebalance callbacks, which run
+//! inside `poll`, may block to drain without stalling the async runtime, and no lock is ever
+//! contended. Records go in batches to `concurrency` lanes, chosen by key hash; each lane
+//! processes its records in order and sends their outputs. Delivery reports (on the producer's
+//! thread) and lane outcomes come back to the poll thread as [`Event`]s on a channel. The poll
+//! thread stores (at-least-once) or commits in a transaction (exactly-once) the tracker's
+//! positions every `commit_interval`.
 
 mod lane;
 mod poller;
 mod rebalance;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-use weft_core::{Classify as _, ErrorClass};
+use weft_core::{Classify as _, ErrorClass, StageError};
 
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
@@ -61,19 +62,28 @@ pub async fn run<P: Processor>(
         senders.push(tx);
         receivers.push(rx);
     }
+    let (events, events_rx) = std::sync::mpsc::channel();
     let shared = Arc::new(Shared {
         opts,
         processor,
         producer,
         metrics,
-        state: Mutex::new(LoopState::default()),
-        changed: Condvar::new(),
-        batch: Mutex::new(Batch {
-            per_lane: (0..lanes).map(|_| Vec::new()).collect(),
-            len: 0,
-            senders,
+        state: Mutex::new(LoopState {
+            tracker: OffsetTracker::new(),
+            stuck: 0,
+            failure: None,
+            abort: None,
+            txn_open: false,
+            consecutive_aborts: 0,
+            batch: Batch {
+                per_lane: (0..lanes).map(|_| Vec::new()).collect(),
+                len: 0,
+                senders,
+            },
         }),
-        generation: AtomicU64::new(0),
+        events_rx: Mutex::new(events_rx),
+        events,
+        active: AtomicUsize::new(0),
         txn_records: AtomicUsize::new(0),
         shutdown,
         stop: CancellationToken::new(),
@@ -114,25 +124,31 @@ pub(crate) struct Dispatch {
     pub record: Record,
     pub tp: TopicPartition,
     pub epoch: u64,
+    /// Cleared when the partition is revoked or rewound: the lane then skips the record.
+    pub valid: Arc<AtomicBool>,
 }
 
-#[derive(Default)]
-pub(crate) struct LoopState {
-    pub tracker: OffsetTracker,
-    /// Lanes between taking a record and having sent its outputs.
-    pub active: usize,
-    /// Records that will never be acknowledged (fatal error, or an abort is pending).
-    pub stuck: usize,
-    /// Poll-thread waiters on `changed`.
-    pub waiters: usize,
+/// What lanes and the producer's delivery reports tell the poll thread.
+pub(crate) enum Event {
+    /// Every output of the record is delivered (or it had none).
+    Ack {
+        tp: TopicPartition,
+        epoch: u64,
+        offset: i64,
+    },
+    /// An output of the record was not delivered.
+    DeliveryFailed {
+        tp: TopicPartition,
+        epoch: u64,
+        offset: i64,
+        error: rdkafka::error::KafkaError,
+    },
+    /// The record will not be acknowledged (left for the next run).
+    Stuck,
     /// A fatal error: the loop stops.
-    pub failure: Option<Error>,
-    /// Exactly-once: the open transaction must be aborted and the input re-read.
-    pub abort: Option<String>,
-    /// Exactly-once: a transaction is open.
-    pub txn_open: bool,
-    /// Exactly-once: aborts since the last successful commit (a poison record loops).
-    pub consecutive_aborts: u32,
+    Fail(Error),
+    /// Exactly-once: abort the open transaction and re-read.
+    Abort(String),
 }
 
 /// Records dispatched by the poll thread but not yet handed to their lanes: sending one batch
@@ -146,17 +162,34 @@ pub(crate) struct Batch {
 /// Records handed to a lane at most, per batch.
 pub(crate) const BATCH_MAX: usize = 512;
 
+/// The loop's state. Only the poll thread locks it (directly, or inside `poll` for rebalance
+/// callbacks), so the lock is never contended.
+pub(crate) struct LoopState {
+    pub tracker: OffsetTracker,
+    /// Records that will never be acknowledged (fatal error, or an abort is pending).
+    pub stuck: usize,
+    /// A fatal error: the loop stops.
+    pub failure: Option<Error>,
+    /// Exactly-once: the open transaction must be aborted and the input re-read.
+    pub abort: Option<String>,
+    /// Exactly-once: a transaction is open.
+    pub txn_open: bool,
+    /// Exactly-once: aborts since the last successful commit (a poison record loops).
+    pub consecutive_aborts: u32,
+    pub batch: Batch,
+}
+
 pub(crate) struct Shared<P> {
     pub opts: ConsumerOptions,
     pub processor: Arc<P>,
     pub producer: Producer,
     pub metrics: Option<KafkaMetrics>,
     pub state: Mutex<LoopState>,
-    pub changed: Condvar,
-    /// Only the poll thread touches it (the lock is never contended).
-    pub batch: Mutex<Batch>,
-    /// Bumped on every revoke and rewind: lanes then re-check the epochs of what they hold.
-    pub generation: AtomicU64,
+    /// Poll thread only.
+    pub events_rx: Mutex<std::sync::mpsc::Receiver<Event>>,
+    pub events: std::sync::mpsc::Sender<Event>,
+    /// Lanes between taking a record and having sent its outputs.
+    pub active: AtomicUsize,
     /// Exactly-once: records sent in the open transaction.
     pub txn_records: AtomicUsize,
     /// Cancelled when the service shuts down.
@@ -165,78 +198,123 @@ pub(crate) struct Shared<P> {
     pub stop: CancellationToken,
 }
 
-impl<P> Shared<P> {
+impl<P: Processor> Shared<P> {
+    /// The loop state (poll thread only).
     pub fn lock(&self) -> MutexGuard<'_, LoopState> {
-        // A poisoned lock means a lane panicked while holding it; the state is still usable
-        // for committing what was acknowledged, which is all that is left to do.
+        // Poisoned only if the poll thread panicked while holding it; the state is still the
+        // best record of what was acknowledged.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Changes the state and wakes the poll thread if it waits for a change.
+    /// Changes the loop state (poll thread only).
     pub fn update<R>(&self, f: impl FnOnce(&mut LoopState) -> R) -> R {
-        let mut st = self.lock();
-        let r = f(&mut st);
-        let wake = st.waiters > 0;
-        drop(st);
-        if wake {
-            self.changed.notify_all();
-        }
-        r
+        f(&mut self.lock())
     }
 
-    /// Waits until `done` holds, or `deadline` passes; returns whether `done` held. Poll thread
-    /// only: hands the pending batch to the lanes first, since what is waited for may be in it.
-    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&LoopState) -> bool) -> bool
-    where
-        P: Processor,
-    {
-        poller::flush(self);
+    /// Records a fatal error (poll thread only); the loop stops at its next turn.
+    pub fn fail(&self, error: Error) {
         let mut st = self.lock();
-        st.waiters += 1;
-        let ok = loop {
-            if done(&st) {
-                break true;
+        self.record_failure(&mut st, error);
+    }
+
+    /// Tells the poll thread something (lanes, delivery reports). Never blocks.
+    pub fn tell(&self, event: Event) {
+        // The receiver lives as long as the loop: a failed send means it has stopped.
+        let _ = self.events.send(event);
+    }
+
+    /// Applies every event received so far (poll thread only).
+    pub fn drain_events(&self, st: &mut LoopState) {
+        let rx = self.events_rx.lock().unwrap_or_else(|p| p.into_inner());
+        while let Ok(ev) = rx.try_recv() {
+            self.apply(st, ev);
+        }
+    }
+
+    fn apply(&self, st: &mut LoopState, ev: Event) {
+        match ev {
+            Event::Ack { tp, epoch, offset } => {
+                st.tracker.ack(&tp, epoch, offset);
+            }
+            Event::DeliveryFailed {
+                tp,
+                epoch,
+                offset,
+                error,
+            } => {
+                if !st.tracker.is_current(&tp, epoch) {
+                    // An aborted transaction purged it, or the partition moved away.
+                    return;
+                }
+                let e = Error::kafka("delivery failed", error);
+                lane::count_error(self, e.class().as_str(), e.code().as_str());
+                let what = format!(
+                    "delivery of an output of {}-{}@{offset} failed: {e}",
+                    tp.topic, tp.partition
+                );
+                match (self.opts.mode, e.class()) {
+                    (DeliveryMode::ExactlyOnce, ErrorClass::Transient | ErrorClass::Permanent) => {
+                        st.stuck += 1;
+                        st.abort.get_or_insert(what);
+                    }
+                    _ => {
+                        let mut stage = StageError::from(&e).with_class(ErrorClass::Fatal);
+                        stage.message = what;
+                        self.record_failure(st, Error::Stage(stage));
+                    }
+                }
+            }
+            Event::Stuck => st.stuck += 1,
+            Event::Fail(e) => self.record_failure(st, e),
+            Event::Abort(reason) => {
+                st.stuck += 1;
+                st.abort.get_or_insert(reason);
+            }
+        }
+    }
+
+    fn record_failure(&self, st: &mut LoopState, error: Error) {
+        tracing::error!(stage = %self.opts.stage, error = %error, "Consumer loop stopping on a fatal error");
+        st.stuck += 1;
+        st.failure.get_or_insert(error);
+    }
+
+    /// Applies events until `done` holds or `deadline` passes; returns whether `done` held.
+    /// Poll thread only: hands the pending batch to the lanes first, since what is waited for
+    /// may be in it.
+    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&LoopState) -> bool) -> bool {
+        poller::flush(self);
+        loop {
+            {
+                let mut st = self.lock();
+                self.drain_events(&mut st);
+                if done(&st) {
+                    return true;
+                }
             }
             let now = Instant::now();
             if now >= deadline {
-                break false;
+                return false;
             }
             let step = (deadline - now).min(Duration::from_millis(50));
-            st = match self.changed.wait_timeout(st, step) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
+            let ev = {
+                let rx = self.events_rx.lock().unwrap_or_else(|p| p.into_inner());
+                rx.recv_timeout(step)
             };
-        };
-        st.waiters -= 1;
-        ok
-    }
-
-    /// Records a fatal error; the poll thread stops at its next turn.
-    pub fn fail(&self, error: Error) {
-        tracing::error!(stage = %self.opts.stage, error = %error, "Consumer loop stopping on a fatal error");
-        self.update(|st| {
-            st.stuck += 1;
-            if st.failure.is_none() {
-                st.failure = Some(error);
+            if let Ok(ev) = ev {
+                let mut st = self.lock();
+                self.apply(&mut st, ev);
             }
-        });
-    }
-
-    /// Exactly-once: asks the poll thread to abort the open transaction and re-read.
-    pub fn request_abort(&self, reason: String) {
-        self.update(|st| {
-            st.stuck += 1;
-            if st.abort.is_none() {
-                st.abort = Some(reason);
-            }
-        });
+        }
     }
 }
 
 impl<P: Processor> crate::producer::AckSink for Shared<P> {
     fn delivered(&self, tp: &TopicPartition, epoch: u64, offset: i64) {
-        self.update(|st| {
-            st.tracker.ack(tp, epoch, offset);
+        self.tell(Event::Ack {
+            tp: tp.clone(),
+            epoch,
+            offset,
         });
     }
 
@@ -247,25 +325,11 @@ impl<P: Processor> crate::producer::AckSink for Shared<P> {
         offset: i64,
         error: rdkafka::error::KafkaError,
     ) {
-        if !self.lock().tracker.is_current(tp, epoch) {
-            // An aborted transaction purged it, or the partition moved away: not ours.
-            return;
-        }
-        let e = Error::kafka("delivery failed", error);
-        lane::count_error(self, e.class().as_str(), e.code().as_str());
-        let what = format!(
-            "delivery of an output of {}-{}@{offset} failed: {e}",
-            tp.topic, tp.partition
-        );
-        match (self.opts.mode, e.class()) {
-            (DeliveryMode::ExactlyOnce, ErrorClass::Transient | ErrorClass::Permanent) => {
-                self.request_abort(what)
-            }
-            _ => {
-                let mut stage = weft_core::StageError::from(&e).with_class(ErrorClass::Fatal);
-                stage.message = what;
-                self.fail(Error::Stage(stage));
-            }
-        }
+        self.tell(Event::DeliveryFailed {
+            tp: tp.clone(),
+            epoch,
+            offset,
+            error,
+        });
     }
 }

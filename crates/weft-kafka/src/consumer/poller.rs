@@ -1,7 +1,6 @@
 //! The poll thread: owns the consumer, dispatches records to lanes, stores or commits offsets.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use rdkafka::producer::Producer as _;
 use rdkafka::Message;
 
 use super::rebalance::{self, Hook};
-use super::{Batch, Dispatch, Shared, BATCH_MAX};
+use super::{Dispatch, Event, Shared, BATCH_MAX};
 use crate::config::{KafkaConfig, Role};
 use crate::context::WeftContext;
 use crate::error::{Error, Result};
@@ -43,12 +42,15 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
     let mut consumed: HashMap<Arc<str>, Option<prometheus::IntCounter>> = HashMap::new();
     let mut last_commit = Instant::now();
+    // Turns since the clock was last read (reading it per record shows in profiles).
+    let mut since_check = 0u32;
     let outcome = loop {
         if shared.shutdown.is_cancelled() {
             break Ok(());
         }
         let (failure, abort, in_flight) = {
             let mut st = shared.lock();
+            shared.drain_events(&mut st);
             let abort = if eos { st.abort.take() } else { None };
             (st.failure.take(), abort, st.tracker.in_flight())
         };
@@ -61,7 +63,12 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             }
             continue;
         }
-        if last_commit.elapsed() >= opts.commit_interval {
+        since_check += 1;
+        let due = since_check >= 64 && {
+            since_check = 0;
+            last_commit.elapsed() >= opts.commit_interval
+        };
+        if due {
             last_commit = Instant::now();
             let r = if eos {
                 rebalance::commit_transaction(
@@ -87,7 +94,7 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             continue;
         }
         // Gather a batch: do not wait while records are pending, hand them over instead.
-        let pending = shared.batch.lock().map(|b| b.len).unwrap_or(0);
+        let pending = shared.lock().batch.len;
         let timeout = if pending > 0 {
             Duration::ZERO
         } else {
@@ -95,6 +102,7 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
         };
         let Some(polled) = consumer.poll(timeout) else {
             flush(&shared);
+            since_check = 64;
             continue;
         };
         let m = match polled {
@@ -121,7 +129,7 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             topic: topic.clone(),
             partition: record.partition,
         };
-        let epoch = shared.update(|st| st.tracker.dispatch(&tp, record.offset));
+
         let counter = consumed.entry(topic).or_insert_with_key(|t| {
             shared.metrics.as_ref().and_then(|m| {
                 m.consumed
@@ -134,8 +142,15 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
         }
         let lane = lane_of(&record, opts.ordering, lanes);
         let full = {
-            let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
-            b.per_lane[lane].push(Dispatch { record, tp, epoch });
+            let mut st = shared.lock();
+            let (epoch, valid) = st.tracker.dispatch(&tp, record.offset);
+            let b = &mut st.batch;
+            b.per_lane[lane].push(Dispatch {
+                record,
+                tp,
+                epoch,
+                valid,
+            });
             b.len += 1;
             b.len >= BATCH_MAX
         };
@@ -149,31 +164,36 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
 /// Hands every pending batch to its lane (poll thread only). Exactly-once: opens the
 /// transaction first, since the lanes send right away.
 pub(super) fn flush<P: Processor>(shared: &Shared<P>) {
-    let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
-    if b.len == 0 {
+    if shared.lock().batch.len == 0 {
         return;
     }
     if shared.opts.mode == DeliveryMode::ExactlyOnce {
         if let Err(e) = rebalance::ensure_transaction(shared) {
-            drop(b);
-            shared.fail(e);
+            shared.tell(Event::Fail(e));
             return;
         }
     }
-    b.len = 0;
-    let Batch {
-        per_lane, senders, ..
-    } = &mut *b;
-    for (lane, records) in per_lane.iter_mut().enumerate() {
-        if records.is_empty() {
-            continue;
-        }
-        let records = std::mem::take(records);
+    // Take the batches out, then send without holding the lock (a full lane channel blocks).
+    let (batches, senders, in_flight) = {
+        let mut st = shared.lock();
+        let in_flight = st.tracker.in_flight();
+        let b = &mut st.batch;
+        b.len = 0;
+        let batches: Vec<(usize, Vec<Dispatch>)> = b
+            .per_lane
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(i, r)| (i, std::mem::take(r)))
+            .collect();
+        (batches, b.senders.clone(), in_flight)
+    };
+    for (lane, records) in batches {
         let sent = senders.get(lane).map(|s| s.blocking_send(records).is_ok());
         if sent != Some(true) {
-            shared.fail(Error::Internal(
+            shared.tell(Event::Fail(Error::Internal(
                 "a processing lane ended unexpectedly".into(),
-            ));
+            )));
         }
     }
     if let Some(m) = &shared.metrics {
@@ -181,18 +201,17 @@ pub(super) fn flush<P: Processor>(shared: &Shared<P>) {
             .in_flight
             .get_metric_with_label_values(&[&shared.opts.service])
         {
-            g.set(i64::try_from(shared.lock().tracker.in_flight()).unwrap_or(i64::MAX));
+            g.set(i64::try_from(in_flight).unwrap_or(i64::MAX));
         }
     }
 }
 
 /// Forgets the pending batch (its records were rewound).
-pub(super) fn discard_batch<P>(shared: &Shared<P>) {
-    let mut b = shared.batch.lock().unwrap_or_else(|p| p.into_inner());
-    for records in &mut b.per_lane {
+pub(super) fn discard_batch(st: &mut super::LoopState) {
+    for records in &mut st.batch.per_lane {
         records.clear();
     }
-    b.len = 0;
+    st.batch.len = 0;
 }
 
 /// Drains, commits what was acknowledged, and closes the consumer.
@@ -227,19 +246,15 @@ fn finish<P: Processor>(
         }
     };
     // Nothing is in flight any more: the revoke during close has nothing left to wait for.
-    shared.update(|st| {
+    {
+        let mut st = shared.lock();
         st.tracker.revoke_all();
         st.stuck = 0;
-    });
+    }
     consumer.unsubscribe();
     drop(consumer);
     // Dropping the senders ends the lanes once they finish what they hold.
-    shared
-        .batch
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .senders
-        .clear();
+    shared.lock().batch.senders.clear();
     tracing::info!(stage = %opts.stage, "Consumer loop stopped");
     outcome.and(committed)
 }
@@ -258,6 +273,13 @@ fn create_consumer<P: Processor>(
     default("auto.offset.reset", opts.auto_offset_reset.clone());
     default("isolation.level", "read_committed".into());
     default("session.timeout.ms", "10000".into());
+    // librdkafka (2.3+) postpones the next fetch of a partition by this much once its local
+    // queue passed the prefetch thresholds; at the default (1 s) a loop that takes records in
+    // bursts finds the queue empty and waits for most of that second.
+    default("fetch.queue.backoff.ms", "10".into());
+    // Prefetch up to 16 MiB per consumer instead of 64: records wait in the loop's lanes and
+    // the producer anyway, and with the short backoff above the queue refills quickly.
+    default("queued.max.messages.kbytes", "16384".into());
     c.set("group.id", &opts.group_id);
     c.set("enable.auto.offset.store", "false");
     c.set("enable.partition.eof", "false");
@@ -291,15 +313,21 @@ fn fatal_consumer_error(e: &KafkaError) -> Option<Error> {
 
 /// The lane of a record: by key (records without a key by partition), or by partition.
 fn lane_of(record: &Record, ordering: Ordering, lanes: usize) -> usize {
-    let mut h = std::hash::DefaultHasher::new();
-    match (&record.key, ordering) {
-        (Some(k), Ordering::Key) => k.hash(&mut h),
-        _ => {
-            record.topic.hash(&mut h);
-            record.partition.hash(&mut h);
-        }
-    }
-    (h.finish() % lanes as u64) as usize
+    // FNV-1a: cheap, stable, and well spread for short keys.
+    let fnv = |h: u64, bytes: &[u8]| {
+        bytes.iter().fold(h, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let seed = 0xcbf2_9ce4_8422_2325;
+    let h = match (&record.key, ordering) {
+        (Some(k), Ordering::Key) => fnv(seed, k),
+        _ => fnv(
+            fnv(seed, record.topic.as_bytes()),
+            &record.partition.to_le_bytes(),
+        ),
+    };
+    (h % lanes as u64) as usize
 }
 
 #[cfg(test)]

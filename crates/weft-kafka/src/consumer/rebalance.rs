@@ -50,7 +50,6 @@ impl<P: Processor> RebalanceHook for Hook<P> {
                         st.tracker.revoke(tp);
                     }
                 });
-                shared.generation.fetch_add(1, Ordering::AcqRel);
                 tracing::info!(stage = %shared.opts.stage, partitions = tps.len(), "Partitions revoked");
             }
             Rebalance::Assign(_) => {}
@@ -223,7 +222,7 @@ pub(super) fn commit_transaction<P: Processor>(
         return Ok(());
     }
     let drained = shared.wait_until(deadline, |st| {
-        (st.tracker.in_flight() == 0 && st.active == 0)
+        (st.tracker.in_flight() == 0 && shared.active.load(Ordering::SeqCst) == 0)
             || st.abort.is_some()
             || st.failure.is_some()
     });
@@ -324,22 +323,21 @@ pub(super) fn abort_and_rewind<P: Processor>(
     consumer: &BaseConsumer<WeftContext>,
     reason: &str,
 ) -> Result<()> {
-    super::poller::discard_batch(shared);
     let (seeks, aborts) = shared.update(|st| {
+        super::poller::discard_batch(st);
         st.abort = None;
         st.stuck = 0;
         st.consecutive_aborts += 1;
         (st.tracker.rewind(), st.consecutive_aborts)
     });
-    shared.generation.fetch_add(1, Ordering::AcqRel);
     let limit = shared.opts.retry.max_attempts.max(1) + 2;
     if aborts > limit {
         return Err(Error::Internal(format!(
             "{aborts} transactions in a row aborted, last because {reason}"
         )));
     }
-    let quiet = shared.wait_until(Instant::now() + shared.opts.drain_timeout, |st| {
-        st.active == 0
+    let quiet = shared.wait_until(Instant::now() + shared.opts.drain_timeout, |_| {
+        shared.active.load(Ordering::SeqCst) == 0
     });
     if !quiet {
         return Err(Error::Internal(
