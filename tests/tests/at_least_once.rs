@@ -47,16 +47,12 @@ async fn every_record_arrives_through_rebalances_and_restarts() {
     b.stop().await.expect("B stops cleanly");
     let c = Running::start(&kafka.config, options(&group, &input), processor.clone());
 
-    let k = kafka.clone();
-    let out = output.clone();
-    let seen = tokio::task::spawn_blocking(move || {
-        k.read_until(&out, true, Duration::from_secs(180), |s| {
+    let seen = kafka
+        .read_until_async(&output, true, Duration::from_secs(180), |s| {
             distinct(s) >= RECORDS
         })
-    })
-    .await
-    .expect("reader task")
-    .expect("every record arrives");
+        .await
+        .expect("every record arrives");
     c.stop().await.expect("C stops cleanly");
     producing
         .await

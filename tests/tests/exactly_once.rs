@@ -88,15 +88,12 @@ async fn each_record_exactly_once_through_aborts_rebalances_and_restarts() {
     b.stop().await.expect("B stops cleanly");
     let c = Running::start(&kafka.config, options(&group, &input), processor.clone());
 
-    let (k, out) = (kafka.clone(), output.clone());
-    tokio::task::spawn_blocking(move || {
-        k.read_until(&out, true, Duration::from_secs(180), |s| {
+    kafka
+        .read_until_async(&output, true, Duration::from_secs(180), |s| {
             distinct(s) >= RECORDS
         })
-    })
-    .await
-    .expect("reader task")
-    .expect("every record arrives");
+        .await
+        .expect("every record arrives");
     total_aborts += aborts(&c);
     c.stop().await.expect("C stops cleanly");
     producing
@@ -105,13 +102,15 @@ async fn each_record_exactly_once_through_aborts_rebalances_and_restarts() {
         .expect("input produced");
 
     // Everything is committed now: read the whole topic once more and count exactly.
-    let (k, out) = (kafka.clone(), output.clone());
-    let seen = tokio::task::spawn_blocking(move || {
-        k.read_all(&out, true, Duration::from_secs(3), Duration::from_secs(120))
-    })
-    .await
-    .expect("reader task")
-    .expect("output read");
+    let seen = kafka
+        .read_all_async(
+            &output,
+            true,
+            Duration::from_secs(3),
+            Duration::from_secs(120),
+        )
+        .await
+        .expect("output read");
     eprintln!(
         "exactly-once: {} committed records, {} distinct, {total_aborts} aborted transactions",
         seen.len(),

@@ -41,13 +41,15 @@ async fn a_full_producer_queue_waits_instead_of_failing() {
         p.wait().await.expect("delivered");
     }
     producer.flush(Duration::from_secs(10)).await.unwrap();
-    let (k, t) = (kafka.clone(), topic.clone());
-    let seen = tokio::task::spawn_blocking(move || {
-        k.read_all(&t, true, Duration::from_secs(2), Duration::from_secs(60))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let seen = kafka
+        .read_all_async(
+            &topic,
+            true,
+            Duration::from_secs(2),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     assert_eq!(seen.len(), 5_000);
 }
 
@@ -113,20 +115,14 @@ async fn permanent_failures_reach_the_dead_letter_topic_with_original_bytes() {
     let mut opts = ConsumerOptions::new("test", "strict", &unique("dl-group"), vec![input.clone()]);
     opts.dead_letter_topic = Some(dlq.clone());
     let running = Running::start(&kafka.config, opts, Arc::new(Strict { to: output.clone() }));
-    let (k, d) = (kafka.clone(), dlq.clone());
-    let dead = tokio::task::spawn_blocking(move || {
-        k.read_until(&d, true, Duration::from_secs(60), |s| s.len() >= 10)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (k, o) = (kafka.clone(), output.clone());
-    let good = tokio::task::spawn_blocking(move || {
-        k.read_until(&o, true, Duration::from_secs(60), |s| s.len() >= 990)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let dead = kafka
+        .read_until_async(&dlq, true, Duration::from_secs(60), |s| s.len() >= 10)
+        .await
+        .unwrap();
+    let good = kafka
+        .read_until_async(&output, true, Duration::from_secs(60), |s| s.len() >= 990)
+        .await
+        .unwrap();
     running.stop().await.unwrap();
 
     assert_eq!(good.len(), 990, "every good record is delivered");

@@ -101,13 +101,12 @@ async fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
 
     // A new process continues from the committed offsets: everything arrives, nothing twice.
     let _second = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
-    let (k, out) = (kafka.clone(), output.clone());
-    let seen = tokio::task::spawn_blocking(move || {
-        k.read_until(&out, true, Duration::from_secs(120), |s| s.len() >= total)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let seen = kafka
+        .read_until_async(&output, true, Duration::from_secs(120), move |s| {
+            s.len() >= total
+        })
+        .await
+        .unwrap();
     let distinct: HashSet<_> = seen.iter().map(|s| s.value.clone()).collect();
     assert_eq!(distinct.len(), total, "nothing lost across the restart");
     assert_eq!(
@@ -254,33 +253,34 @@ async fn a_killed_exactly_once_pipe_restarts_without_duplicates_or_loss() {
     // transaction, and resumes from the last committed offsets.
     let mut second = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
     producing.await.unwrap().unwrap();
-    let (k, out) = (kafka.clone(), output.clone());
-    tokio::task::spawn_blocking(move || {
-        k.read_until(&out, true, Duration::from_secs(120), |s| {
+    kafka
+        .read_until_async(&output, true, Duration::from_secs(120), move |s| {
             s.iter().map(|r| &r.value).collect::<HashSet<_>>().len() >= total
         })
-    })
-    .await
-    .unwrap()
-    .unwrap();
+        .await
+        .unwrap();
     second.signal("TERM").unwrap();
     let (status, _) = second.wait_exit(Duration::from_secs(15)).await.unwrap();
     assert!(status.success(), "stderr:\n{}", second.stderr());
 
-    let (k, out) = (kafka.clone(), output.clone());
-    let committed = tokio::task::spawn_blocking(move || {
-        k.read_all(&out, true, Duration::from_secs(3), Duration::from_secs(60))
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (k, out) = (kafka.clone(), output.clone());
-    let everything = tokio::task::spawn_blocking(move || {
-        k.read_all(&out, false, Duration::from_secs(3), Duration::from_secs(60))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let committed = kafka
+        .read_all_async(
+            &output,
+            true,
+            Duration::from_secs(3),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let everything = kafka
+        .read_all_async(
+            &output,
+            false,
+            Duration::from_secs(3),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let distinct: HashSet<_> = committed.iter().map(|s| s.value.clone()).collect();
     eprintln!(
         "after kill -9: {} committed records ({} distinct); {} records including aborted ones",

@@ -256,6 +256,30 @@ impl TestKafka {
         })
     }
 
+    /// [`Self::read_until`] off the async runtime.
+    pub async fn read_until_async(
+        &self,
+        topic: &str,
+        read_committed: bool,
+        timeout: Duration,
+        done: impl FnMut(&[Seen]) -> bool + Send + 'static,
+    ) -> anyhow::Result<Vec<Seen>> {
+        let (k, t) = (self.clone(), topic.to_string());
+        tokio::task::spawn_blocking(move || k.read_until(&t, read_committed, timeout, done)).await?
+    }
+
+    /// [`Self::read_all`] off the async runtime.
+    pub async fn read_all_async(
+        &self,
+        topic: &str,
+        read_committed: bool,
+        quiet: Duration,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Seen>> {
+        let (k, t) = (self.clone(), topic.to_string());
+        tokio::task::spawn_blocking(move || k.read_all(&t, read_committed, quiet, timeout)).await?
+    }
+
     /// The committed offsets of `group` on `topic`, by partition.
     pub fn committed(
         &self,
