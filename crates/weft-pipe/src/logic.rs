@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use weft_core::headers::{self, EventMeta};
+use weft_core::headers;
 use weft_core::TraceParent;
 use weft_kafka::{OutRecord, Record};
 
@@ -49,11 +49,11 @@ pub fn forward(record: &Record, to: &Destination) -> OutRecord {
         h.set(headers::ORIGIN_PARTITION, record.partition.to_string());
         h.set(headers::ORIGIN_OFFSET, record.offset.to_string());
     }
-    if let Some(tp) = EventMeta::from_headers(h).traceparent {
-        h.set(headers::TRACEPARENT, tp.child().to_string());
-    } else if !h.contains(headers::TRACEPARENT) {
-        h.set(headers::TRACEPARENT, TraceParent::new_root().to_string());
-    }
+    // A malformed traceparent counts as absent (the headers contract): a new trace starts.
+    let next = h
+        .get_parsed::<TraceParent>(headers::TRACEPARENT)
+        .map_or_else(TraceParent::new_root, |tp| tp.child());
+    h.set(headers::TRACEPARENT, next.to_string());
     out
 }
 
@@ -108,6 +108,24 @@ mod tests {
         assert_eq!(
             second.headers.get_str(headers::ORIGIN_TOPIC),
             Some("ingest.demo")
+        );
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_replaced_by_a_new_trace() {
+        let mut r = record();
+        r.headers.set("traceparent", "junk");
+        let out = forward(&r, &Destination::new("x"));
+        assert!(out
+            .headers
+            .get_parsed::<TraceParent>("traceparent")
+            .is_some());
+        assert_eq!(
+            out.headers
+                .iter()
+                .filter(|h| h.key == "traceparent")
+                .count(),
+            1
         );
     }
 
