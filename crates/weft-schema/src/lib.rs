@@ -1,0 +1,14 @@
+//! Avro in the Confluent Schema Registry wire format.
+//!
+//! This crate holds what every producer and consumer of Weft agrees on about schemas, without
+//! I/O: the wire framing (magic byte 0, a 4-byte big-endian schema id, then the Avro binary
+//! body), subject naming strategies, and schema identity by Avro's Parsing Canonical Form.
+//! The registry client, codec and cache arrive with the schema-registry work (issue 3).
+
+pub mod identity;
+pub mod subject;
+pub mod wire;
+
+pub use identity::{SchemaIdentity, SchemaParseError};
+pub use subject::{SubjectError, SubjectNameStrategy};
+pub use wire::{Framed, WireError};
