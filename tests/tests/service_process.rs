@@ -48,6 +48,22 @@ fn metric(text: &str, name: &str, label_filter: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// Waits until the process behind `admin_port` reports `at_least` records produced to `output`.
+async fn wait_produced_over_http(admin_port: u16, output: &str, at_least: u64) {
+    let url = format!("http://127.0.0.1:{admin_port}/metrics");
+    wait_for(
+        &format!("{at_least} records through the process"),
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let (_, text) = get(&url).await?;
+            (metric(&text, "weft_produced_records_total", output) >= at_least).then_some(())
+        },
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
     weft_testkit::init_logging();
@@ -67,18 +83,7 @@ async fn sigterm_drains_commits_and_exits_zero_and_nothing_is_lost() {
         &group,
     );
     let mut first = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
-    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
-    wait_for(
-        "3,000 records through the first process",
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        || async {
-            let (_, text) = get(&metrics_url).await?;
-            (metric(&text, "weft_produced_records_total", &output) >= 3_000).then_some(())
-        },
-    )
-    .await
-    .unwrap();
+    wait_produced_over_http(port, &output, 3_000).await;
 
     // Records are still arriving and in flight: SIGTERM must drain, commit and exit 0.
     first.signal("TERM").unwrap();
@@ -232,18 +237,7 @@ async fn a_killed_exactly_once_pipe_restarts_without_duplicates_or_loss() {
         unique("kill-txn")
     );
     let mut first = spawn(&cfg, &["run", "pipe"], &[]).unwrap();
-    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
-    wait_for(
-        "4,000 records through the first process",
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        || async {
-            let (_, text) = get(&metrics_url).await?;
-            (metric(&text, "weft_produced_records_total", &output) >= 4_000).then_some(())
-        },
-    )
-    .await
-    .unwrap();
+    wait_produced_over_http(port, &output, 4_000).await;
 
     // A crash with a transaction open: no drain, no commit, no abort.
     first.signal("KILL").unwrap();

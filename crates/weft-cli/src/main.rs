@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Run { service } => serve::run(cfg, &[service]).await,
-            Command::Up => serve::run(cfg, &[Service::Pipe]).await,
+            Command::Up => serve::run(cfg, <Service as clap::ValueEnum>::value_variants()).await,
             Command::Produce(args) => tools::produce(&cfg.kafka, args).await,
             Command::Consume(args) => {
                 let kafka = cfg.kafka.clone();

@@ -1,5 +1,6 @@
 //! Weft's shared vocabulary: the event envelope, the headers contract (`docs/headers.md`),
-//! error classification with stable codes, and the dead-letter record.
+//! error classification with stable codes, the dead-letter record, and the Confluent wire
+//! framing every stage checks.
 //!
 //! This crate does no I/O: everything here is plain data and pure functions, so every
 //! service and tool agrees on the same contract and it can be tested without Kafka.
@@ -12,6 +13,7 @@ pub mod ids;
 pub mod secret;
 pub mod time;
 pub mod trace;
+pub mod wire;
 
 pub use dead_letter::{DeadLetter, Failure, OriginalRecord};
 pub use envelope::{Envelope, Header, Headers};

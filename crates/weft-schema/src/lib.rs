@@ -7,8 +7,8 @@
 
 pub mod identity;
 pub mod subject;
-pub mod wire;
 
 pub use identity::{SchemaIdentity, SchemaParseError};
 pub use subject::{SubjectError, SubjectNameStrategy};
-pub use wire::{Framed, WireError};
+/// The Confluent framing lives in `weft-core` (every stage checks it, with no Avro dependency).
+pub use weft_core::wire::{self, Framed, WireError};

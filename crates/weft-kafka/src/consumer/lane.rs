@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use weft_core::{DeadLetter, ErrorClass, Failure, StageError};
+use weft_core::{Classify as _, DeadLetter, ErrorClass, Failure, StageError};
 
 use super::{Dispatch, Event, Shared};
 use crate::error::Error;
@@ -150,8 +150,6 @@ async fn handle<P: Processor>(
     }
 }
 
-use weft_core::Classify as _;
-
 /// Runs the processor, retrying `Transient` errors in place. `None` means the record will not
 /// be acknowledged (the loop stops, or the transaction aborts).
 async fn process_with_retries<P: Processor>(
@@ -222,8 +220,7 @@ fn dead_letter<P: Processor>(
         .record
         .value
         .as_deref()
-        .filter(|v| v.len() >= 5 && v[0] == 0)
-        .map(|v| u32::from_be_bytes([v[1], v[2], v[3], v[4]]));
+        .and_then(weft_core::wire::schema_id);
     let dl = DeadLetter {
         original: d.record.to_original(),
         failure,

@@ -273,7 +273,7 @@ impl<P: Processor> Shared<P> {
         }
     }
 
-    fn record_failure(&self, st: &mut LoopState, error: Error) {
+    pub(crate) fn record_failure(&self, st: &mut LoopState, error: Error) {
         tracing::error!(stage = %self.opts.stage, error = %error, "Consumer loop stopping on a fatal error");
         st.stuck += 1;
         st.failure.get_or_insert(error);

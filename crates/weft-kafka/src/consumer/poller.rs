@@ -10,7 +10,7 @@ use rdkafka::producer::Producer as _;
 use rdkafka::Message;
 
 use super::rebalance::{self, Hook};
-use super::{Dispatch, Event, Shared, BATCH_MAX};
+use super::{Dispatch, Shared, BATCH_MAX};
 use crate::config::{KafkaConfig, Role};
 use crate::context::WeftContext;
 use crate::error::{Error, Result};
@@ -77,8 +77,8 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
                     Instant::now() + opts.drain_timeout,
                 )
             } else {
-                flush(&shared);
-                rebalance::store_positions(&shared, &consumer, false)
+                rebalance::store_positions(&shared, &consumer, false);
+                Ok(())
             };
             if let Err(e) = r {
                 break Err(e);
@@ -162,40 +162,37 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
 }
 
 /// Hands every pending batch to its lane (poll thread only). Exactly-once: opens the
-/// transaction first, since the lanes send right away.
+/// transaction first, since the lanes send right away. Sending under the state lock is fine:
+/// lanes never take it, and a full lane channel is the backpressure we want.
 pub(super) fn flush<P: Processor>(shared: &Shared<P>) {
     if shared.lock().batch.len == 0 {
         return;
     }
     if shared.opts.mode == DeliveryMode::ExactlyOnce {
         if let Err(e) = rebalance::ensure_transaction(shared) {
-            shared.tell(Event::Fail(e));
+            shared.fail(e);
             return;
         }
     }
-    // Take the batches out, then send without holding the lock (a full lane channel blocks).
-    let (batches, senders, in_flight) = {
-        let mut st = shared.lock();
-        let in_flight = st.tracker.in_flight();
-        let b = &mut st.batch;
-        b.len = 0;
-        let batches: Vec<(usize, Vec<Dispatch>)> = b
-            .per_lane
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(i, r)| (i, std::mem::take(r)))
-            .collect();
-        (batches, b.senders.clone(), in_flight)
-    };
-    for (lane, records) in batches {
-        let sent = senders.get(lane).map(|s| s.blocking_send(records).is_ok());
-        if sent != Some(true) {
-            shared.tell(Event::Fail(Error::Internal(
-                "a processing lane ended unexpectedly".into(),
-            )));
+    let mut st = shared.lock();
+    st.batch.len = 0;
+    let in_flight = st.tracker.in_flight();
+    let mut lane_ended = false;
+    let super::Batch {
+        per_lane, senders, ..
+    } = &mut st.batch;
+    for (records, sender) in per_lane.iter_mut().zip(senders.iter()) {
+        if !records.is_empty() && sender.blocking_send(std::mem::take(records)).is_err() {
+            lane_ended = true;
         }
     }
+    if lane_ended {
+        shared.record_failure(
+            &mut st,
+            Error::Internal("a processing lane ended unexpectedly".into()),
+        );
+    }
+    drop(st);
     if let Some(m) = &shared.metrics {
         if let Ok(g) = m
             .in_flight
@@ -231,7 +228,10 @@ fn finish<P: Processor>(
         );
     }
     let committed = match opts.mode {
-        DeliveryMode::AtLeastOnce => rebalance::store_positions(shared, &consumer, true),
+        DeliveryMode::AtLeastOnce => {
+            rebalance::store_positions(shared, &consumer, true);
+            Ok(())
+        }
         DeliveryMode::ExactlyOnce => {
             let pending_abort = shared.lock().abort.take();
             match pending_abort {

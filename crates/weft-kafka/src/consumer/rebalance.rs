@@ -38,7 +38,8 @@ impl<P: Processor> RebalanceHook for Hook<P> {
                         if !drained {
                             tracing::warn!(stage = %shared.opts.stage, "Revoke drain timed out; committing what was acknowledged");
                         }
-                        commit_partitions(shared, consumer, &tps)
+                        commit_partitions(shared, consumer, &tps);
+                        Ok(())
                     }
                     DeliveryMode::ExactlyOnce => commit_transaction(shared, consumer, deadline),
                 };
@@ -125,7 +126,7 @@ pub(super) fn store_positions<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     sync: bool,
-) -> Result<()> {
+) {
     let positions = shared.update(|st| {
         if sync {
             st.tracker.positions()
@@ -133,20 +134,7 @@ pub(super) fn store_positions<P: Processor>(
             st.tracker.take_dirty()
         }
     });
-    if positions.is_empty() {
-        return Ok(());
-    }
-    let tpl = to_tpl(&positions);
-    if let Err(e) = consumer.store_offsets(&tpl) {
-        // Happens for partitions revoked a moment ago; their new owner starts from the
-        // last commit, which at-least-once allows.
-        tracing::debug!(error = %e, "Could not store offsets");
-    }
-    mark_committed(shared, &positions);
-    if sync {
-        commit_sync(shared, consumer, &tpl);
-    }
-    Ok(())
+    store(shared, consumer, &positions, sync);
 }
 
 /// At-least-once: commits the acknowledged prefix of the given partitions synchronously.
@@ -154,23 +142,36 @@ fn commit_partitions<P: Processor>(
     shared: &Shared<P>,
     consumer: &BaseConsumer<WeftContext>,
     tps: &[TopicPartition],
-) -> Result<()> {
+) {
     let positions: Vec<_> = {
         let st = shared.lock();
         tps.iter()
             .filter_map(|tp| st.tracker.position(tp).map(|p| (tp.clone(), p)))
             .collect()
     };
+    store(shared, consumer, &positions, true);
+}
+
+/// Stores `positions` for librdkafka's background commit and, with `sync`, commits them now.
+fn store<P: Processor>(
+    shared: &Shared<P>,
+    consumer: &BaseConsumer<WeftContext>,
+    positions: &[(TopicPartition, i64)],
+    sync: bool,
+) {
     if positions.is_empty() {
-        return Ok(());
+        return;
     }
-    let tpl = to_tpl(&positions);
+    let tpl = to_tpl(positions);
     if let Err(e) = consumer.store_offsets(&tpl) {
+        // Happens for partitions revoked a moment ago; their new owner starts from the
+        // last commit, which at-least-once allows.
         tracing::debug!(error = %e, "Could not store offsets");
     }
-    mark_committed(shared, &positions);
-    commit_sync(shared, consumer, &tpl);
-    Ok(())
+    mark_committed(shared, positions);
+    if sync {
+        commit_sync(shared, consumer, &tpl);
+    }
 }
 
 fn commit_sync<P: Processor>(

@@ -1,6 +1,6 @@
 //! The Confluent wire format: `0x00`, schema id (u32, big-endian), Avro binary body.
 
-use weft_core::{Classify, ErrorClass, ErrorCode};
+use crate::error::{Classify, ErrorClass, ErrorCode};
 
 /// The first byte of every framed value.
 pub const MAGIC_BYTE: u8 = 0;
