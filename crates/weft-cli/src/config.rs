@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use weft_kafka::KafkaConfig;
 use weft_pipe::PipeConfig;
+use weft_registry::RegistryConfig;
 use weft_runtime::{AdminConfig, LogConfig, ShutdownConfig, Validate};
+use weft_schema::RegistryClientConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -16,11 +18,16 @@ pub struct WeftConfig {
     pub log: LogConfig,
     pub shutdown: ShutdownConfig,
     pub pipes: Vec<PipeConfig>,
+    /// The schema registry service (`weft run registry`).
+    pub registry: RegistryConfig,
+    /// How services and operator commands reach the schema registry (Weft's or Confluent's).
+    pub schema_registry: RegistryClientConfig,
 }
 
 impl Validate for WeftConfig {
     fn validate(&self) -> Vec<String> {
         let mut e = self.kafka.validate();
+        e.extend(self.registry.validate());
         let mut names = std::collections::HashSet::new();
         for (i, p) in self.pipes.iter().enumerate() {
             e.extend(p.validate(i));

@@ -6,8 +6,12 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod contracts;
+mod registry_rest;
+mod schemas_cmd;
 mod serve;
 mod tools;
+mod topics;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,9 +46,13 @@ enum Command {
     Produce(tools::ProduceArgs),
     /// Prints the records of a topic as JSON lines.
     Consume(tools::ConsumeArgs),
-    /// Lists or creates topics.
+    /// Topics: list or create them, or plan and apply the topic files of `topics/`.
     #[command(subcommand)]
-    Topics(tools::TopicsCommand),
+    Topics(topics::TopicsCommand),
+    /// Schemas: list, diff, check and register the `.avsc` files of `schemas/` bound to
+    /// subjects by the topic files.
+    #[command(subcommand)]
+    Schemas(schemas_cmd::SchemasCommand),
     /// Checks the configuration and prints it (secrets redacted).
     Config,
 }
@@ -52,7 +60,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One readable line: the error and its causes.
             let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
@@ -62,14 +70,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = cli.config.or_else(weft_runtime::config::default_file);
     let cfg: WeftConfig = weft_runtime::load(file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        match cli.command {
+        let done = match cli.command {
             Command::Run { service } => serve::run(cfg, &[service]).await,
             Command::Up => serve::run(cfg, <Service as clap::ValueEnum>::value_variants()).await,
             Command::Produce(args) => tools::produce(&cfg.kafka, args).await,
@@ -86,12 +94,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Err(e) => Err(e),
                 }
             }
-            Command::Topics(cmd) => tools::topics(&cfg.kafka, cmd).await,
+            Command::Topics(cmd) => return topics::run(&cfg.kafka, cmd).await,
+            Command::Schemas(cmd) => schemas_cmd::run(&cfg.schema_registry, cmd).await,
             Command::Config => {
                 println!("{cfg:#?}");
                 Ok(())
             }
-        }
+        };
+        done.map(|()| ExitCode::SUCCESS)
     })
 }
 

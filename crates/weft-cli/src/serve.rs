@@ -12,6 +12,8 @@ use crate::config::WeftConfig;
 /// The services this build of Weft has. `weft up` runs all of those that are configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
+    /// The Confluent-compatible schema registry (`[registry]`).
+    Registry,
     /// Copies records between topics (`[[pipes]]`).
     Pipe,
 }
@@ -53,6 +55,38 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
     let instance = cfg.instance_id();
     for service in services {
         match service {
+            Service::Registry => {
+                if !cfg.registry.enabled {
+                    if services.len() == 1 {
+                        bail!("the registry is disabled: set registry.enabled = true");
+                    }
+                    continue;
+                }
+                readiness.declare("registry", "loading the schema log");
+                let (kafka, rc, m, t, r) = (
+                    cfg.kafka.clone(),
+                    cfg.registry.clone(),
+                    metrics.clone(),
+                    token.clone(),
+                    readiness.clone(),
+                );
+                let rm = weft_registry::RegistryMetrics::register(&registry)
+                    .context("registering the registry metrics")?;
+                running.spawn("registry", async move {
+                    let started = weft_registry::start(&rc, &kafka, Some(m), rm, t).await;
+                    let result = match started {
+                        Ok(running) => {
+                            r.set_ready("registry");
+                            running.serve().await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = &result {
+                        r.set_not_ready("registry", format!("stopped: {e}"));
+                    }
+                    result
+                });
+            }
             Service::Pipe => {
                 if cfg.pipes.is_empty() {
                     if services.len() == 1 {

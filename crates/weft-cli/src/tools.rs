@@ -1,4 +1,4 @@
-//! Operator tools: produce, consume, topics.
+//! Operator tools: produce, consume (topics are in `topics.rs`).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -12,7 +12,6 @@ use rdkafka::message::Headers as _;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use weft_core::headers::{EventMeta, CONTENT_TYPE};
 use weft_core::{EventId, Headers, TraceParent};
-use weft_kafka::admin::{Admin, TopicSpec};
 use weft_kafka::{KafkaConfig, OutRecord, Producer, ProducerOptions, Role};
 
 #[derive(Debug, clap::Args)]
@@ -222,58 +221,6 @@ fn record_json(m: &rdkafka::message::BorrowedMessage<'_>) -> serde_json::Value {
         "headers": headers,
         "value": value,
     })
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum TopicsCommand {
-    /// Lists the cluster's topics with their partition counts.
-    List,
-    /// Creates a topic (existing topics are left as they are).
-    Create {
-        name: String,
-        #[arg(long, default_value_t = 1)]
-        partitions: i32,
-        #[arg(long, default_value_t = 1)]
-        replication_factor: i32,
-        /// Topic configs, `key=value` (repeatable).
-        #[arg(long = "topic-config")]
-        configs: Vec<String>,
-    },
-}
-
-pub async fn topics(kafka: &KafkaConfig, cmd: TopicsCommand) -> anyhow::Result<()> {
-    let admin = Admin::new(kafka)?;
-    match cmd {
-        TopicsCommand::List => {
-            let mut topics = admin.describe(None, Duration::from_secs(10))?;
-            topics.sort_by(|a, b| a.name.cmp(&b.name));
-            for t in topics {
-                println!("{}\t{} partitions", t.name, t.partitions);
-            }
-        }
-        TopicsCommand::Create {
-            name,
-            partitions,
-            replication_factor,
-            configs,
-        } => {
-            let mut spec = TopicSpec::new(&name, partitions);
-            spec.replication_factor = replication_factor;
-            for c in &configs {
-                let (k, v) = c
-                    .split_once('=')
-                    .with_context(|| format!("--topic-config {c:?}: expected key=value"))?;
-                spec = spec.config(k, v);
-            }
-            for (topic, created) in admin.create_topics(&[spec]).await? {
-                println!(
-                    "{topic}: {}",
-                    if created { "created" } else { "already exists" }
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

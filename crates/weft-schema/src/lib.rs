@@ -5,9 +5,19 @@
 //! body), subject naming strategies, and schema identity by Avro's Parsing Canonical Form.
 //! The registry client, codec and cache arrive with the schema-registry work (issue 3).
 
+pub mod client;
+pub mod codec;
+pub mod compat;
+pub mod diff;
 pub mod identity;
 pub mod subject;
 
+pub use client::{RegistryClient, RegistryClientConfig, SchemaCache, SchemaError};
+pub use codec::{Codec, CodecError, DecodeError, EncodeError, ResolvingCodec};
+pub use compat::{
+    CompatibilityLevel, Incompatibility, IncompatibilityKind, SchemaSet, SchemaSetError,
+    UnknownCompatibilityLevel,
+};
 pub use identity::{SchemaIdentity, SchemaParseError};
 pub use subject::{SubjectError, SubjectNameStrategy};
 /// The Confluent framing lives in `weft-core` (every stage checks it, with no Avro dependency).

@@ -4,6 +4,7 @@
 pub mod kafka;
 pub mod process;
 pub mod proxy;
+pub mod registry;
 pub mod wait;
 
 pub use kafka::{ensure_kafka, repo_root, unique, weft_binary, TestKafka};

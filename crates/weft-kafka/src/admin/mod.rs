@@ -1,4 +1,9 @@
 //! Topic administration and cluster checks.
+//!
+//! `mod.rs` creates, deletes and describes topics; [`configs`] reads and changes topic configs
+//! and partition counts (what `weft topics apply` needs).
+
+pub mod configs;
 
 use std::time::Duration;
 
@@ -15,6 +20,7 @@ use crate::error::{Error, Result};
 pub struct TopicSpec {
     pub name: String,
     pub partitions: i32,
+    /// `-1` asks for the cluster's `default.replication.factor`.
     pub replication_factor: i32,
     /// Topic configs (`cleanup.policy`, `retention.ms`, `min.insync.replicas`, ...).
     pub configs: Vec<(String, String)>,
@@ -41,6 +47,9 @@ impl TopicSpec {
 pub struct TopicInfo {
     pub name: String,
     pub partitions: i32,
+    /// Replicas of the first partition (Kafka gives every partition of a topic the same
+    /// count unless someone reassigned them by hand); 0 when the topic has no partitions.
+    pub replication_factor: i32,
 }
 
 /// Admin operations against the cluster.
@@ -53,11 +62,15 @@ pub struct Admin {
 impl Admin {
     pub fn new(cfg: &KafkaConfig) -> Result<Self> {
         let c = cfg.client_config(Role::Admin, "admin");
+        // A producer's metadata request for one topic would otherwise create it on a broker
+        // with `auto.create.topics.enable` (Kafka's default): describing must not create.
+        let mut meta = c.clone();
+        meta.set("allow.auto.create.topics", "false");
         Ok(Self {
             admin: c
                 .create()
                 .map_err(|e| Error::kafka("creating the admin client", e))?,
-            meta: c
+            meta: meta
                 .create()
                 .map_err(|e| Error::kafka("creating the metadata client", e))?,
         })
@@ -65,6 +78,17 @@ impl Admin {
 
     /// Creates topics; topics that already exist are left as they are (returned as `false`).
     pub async fn create_topics(&self, specs: &[TopicSpec]) -> Result<Vec<(String, bool)>> {
+        self.create_topics_with(specs, false).await
+    }
+
+    /// Creates topics, or with `validate_only` asks the broker whether it would (partitions,
+    /// replication factor and every config are checked; nothing is created). Topics that
+    /// already exist are returned as `false`.
+    pub async fn create_topics_with(
+        &self,
+        specs: &[TopicSpec],
+        validate_only: bool,
+    ) -> Result<Vec<(String, bool)>> {
         let new: Vec<NewTopic<'_>> = specs
             .iter()
             .map(|s| {
@@ -79,7 +103,7 @@ impl Admin {
                 t
             })
             .collect();
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let opts = admin_options().validate_only(validate_only);
         let results = self
             .admin
             .create_topics(&new, &opts)
@@ -101,13 +125,26 @@ impl Admin {
         Ok(out)
     }
 
-    /// Deletes topics (tests and tooling only).
+    /// Deletes topics; a topic that does not exist counts as deleted. Every topic's result is
+    /// checked: the first refusal is the error (the other topics of the call may be deleted by
+    /// then; Kafka has no transaction for this).
     pub async fn delete_topics(&self, names: &[&str]) -> Result<()> {
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        self.admin
-            .delete_topics(names, &opts)
+        let results = self
+            .admin
+            .delete_topics(names, &admin_options())
             .await
             .map_err(|e| Error::kafka("deleting topics", e))?;
+        for r in results {
+            if let Err((name, code)) = r {
+                if code == RDKafkaErrorCode::UnknownTopicOrPartition {
+                    continue;
+                }
+                return Err(Error::kafka(
+                    format!("deleting topic {name}"),
+                    rdkafka::error::KafkaError::AdminOp(code),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -125,6 +162,10 @@ impl Admin {
             .map(|t| TopicInfo {
                 name: t.name().to_string(),
                 partitions: i32::try_from(t.partitions().len()).unwrap_or(i32::MAX),
+                replication_factor: t
+                    .partitions()
+                    .first()
+                    .map_or(0, |p| i32::try_from(p.replicas().len()).unwrap_or(i32::MAX)),
             })
             .collect())
     }
@@ -142,4 +183,9 @@ impl Admin {
             .map(|b| format!("{}:{} (id {})", b.host(), b.port(), b.id()))
             .collect())
     }
+}
+
+/// Admin requests wait up to 30 s for the controller to finish the operation.
+fn admin_options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))
 }
