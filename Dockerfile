@@ -8,11 +8,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends pkg-config libssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what the workspace needs (members: crates/*, tests). rust-toolchain.toml is left out on purpose: the
+# Only what the workspace needs (members: crates/*, tests, bench). rust-toolchain.toml is left out on purpose: the
 # image's toolchain is the pinned one, and copying the file would make rustup fetch its components again.
 COPY Cargo.toml Cargo.lock ./
 COPY crates crates
 COPY tests tests
+COPY bench bench
 # Cache mounts keep the registry and target/ between builds; the binary is copied out of the cache.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
@@ -31,5 +32,7 @@ WORKDIR /weft
 USER weft
 # Admin HTTP (/metrics, /health, /ready); set WEFT__ADMIN__LISTEN=0.0.0.0:9464 to reach it from outside.
 EXPOSE 9464
+# The schema registry (set WEFT__REGISTRY__LISTEN=0.0.0.0:8081).
+EXPOSE 8081
 ENTRYPOINT ["weft"]
 CMD ["up"]
