@@ -1,22 +1,22 @@
 //! Interop with Confluent's own client, both ways, through the real broker and Weft's registry:
 //!
 //! * Python's `confluent-kafka` (`SchemaRegistryClient` + `AvroSerializer`, default settings: the
-//!   schema is auto-registered under `<topic>-value`) produces 100 records; Weft reads them, checks
-//!   the Confluent framing, fetches the writer schema by id from Weft's registry and decodes every
-//!   record field by field.
-//! * Weft registers the schema, frames 100 Avro records with its id and produces them;
-//!   `confluent-kafka`'s `AvroDeserializer` decodes all 100 identically.
+//!   schema is auto-registered under `<topic>-value`) produces 100 records; Weft reads them through
+//!   `weft-schema`'s `SchemaCache` (the writer schema fetched once by id with
+//!   `schema_registry_converter`, decoded by the compiled codec) and checks every record field by
+//!   field against apache-avro's view of the expected values.
+//! * Weft registers the schema through the same cache, encodes 100 records with the codec in the
+//!   Confluent framing and produces them; `confluent-kafka`'s `AvroDeserializer` decodes all 100
+//!   identically.
 //!
-//! NEEDS THE REGISTRY: these tests start `weft run registry` (crates/weft-registry) on a free port,
-//! configured with `WEFT__REGISTRY__LISTEN` and `WEFT__REGISTRY__TOPIC`. Until that command serves
-//! the REST API they fail while waiting for it — expected.
+//! The registry is `weft run registry` (crates/weft-registry) as a process on a free port,
+//! configured with `WEFT__REGISTRY__LISTEN` and `WEFT__REGISTRY__TOPIC`.
 //!
 //! Also needs the Python client: `deploy/local/python path` installs it into `.local/python` from
 //! PyPI on first use (pinned in deploy/local/python-requirements.txt), then answers at once. The
 //! scripts are tests/python/sr_produce.py and sr_consume.py; their JSON convention is in
 //! tests/python/avro_json.py.
 //!
-//! Decoding here uses `apache_avro` directly, on purpose independent of Weft's codec.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -24,17 +24,15 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use serde_json::json;
+use weft_schema::{RegistryClientConfig, SchemaCache};
 use weft_testkit::process::{spawn, WeftProcess};
 use weft_testkit::proxy::free_port;
 use weft_testkit::{ensure_kafka, repo_root, unique, wait_for, TestKafka};
 
 const RECORDS: usize = 100;
-const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
 /// Strings, longs, a nested record, an enum, an optional field, a timestamp, and the other shapes
 /// Weft's events use.
@@ -365,24 +363,6 @@ async fn start_registry(kafka: &TestKafka) -> Registry {
 }
 
 impl Registry {
-    /// `POST /subjects/{subject}/versions`: the id.
-    async fn register(&self, subject: &str, schema: &str) -> u32 {
-        let r = reqwest::Client::new()
-            .post(format!("{}/subjects/{subject}/versions", self.url))
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(json!({ "schema": schema }).to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert!(status.is_success(), "register answered {status}: {body}");
-        body["id"]
-            .as_u64()
-            .and_then(|id| u32::try_from(id).ok())
-            .unwrap_or_else(|| panic!("no id in the register answer {body}"))
-    }
-
     /// `GET /schemas/ids/{id}`: the schema text.
     async fn schema(&self, id: u32) -> String {
         let r = reqwest::get(format!("{}/schemas/ids/{id}", self.url))
@@ -514,7 +494,13 @@ async fn confluent_python_producer_records_are_decoded_by_weft() {
         "the Python serializer registered the schema as version 1 of {subject}"
     );
 
-    // Weft's side: framing, writer schema by id, Avro body.
+    // Weft's side: weft-schema's cache (schema_registry_converter's client underneath) fetches
+    // the writer schema once, by the id in the framing, and its compiled codec decodes.
+    let cache = SchemaCache::from_config(&RegistryClientConfig {
+        url: registry.url.clone(),
+        ..RegistryClientConfig::default()
+    })
+    .unwrap();
     let writer =
         Schema::parse_str(&registry.schema(id).await).expect("the registry's schema parses");
     assert_eq!(
@@ -529,7 +515,6 @@ async fn confluent_python_producer_records_are_decoded_by_weft() {
         .await
         .unwrap();
     assert_eq!(seen.len(), RECORDS, "exactly the records produced");
-    let reader = GenericDatumReader::builder(&writer).build().unwrap();
     for (i, (record, want)) in seen.iter().zip(&expected).enumerate() {
         assert_eq!(record.offset, i as i64, "one partition, in order");
         assert_eq!(
@@ -541,16 +526,16 @@ async fn confluent_python_producer_records_are_decoded_by_weft() {
         let framed = weft_schema::wire::parse(value)
             .unwrap_or_else(|e| panic!("record {i} is not Confluent-framed: {e}"));
         assert_eq!(framed.schema_id, id, "record {i} carries the registered id");
-        let mut body = framed.body;
-        let decoded = reader
-            .read_value(&mut body)
+        let (got_id, compiled, decoded) = cache
+            .decode(value)
+            .await
             .unwrap_or_else(|e| panic!("record {i} does not decode: {e}"));
-        assert!(
-            body.is_empty(),
-            "record {i}: {} bytes after the Avro body",
-            body.len()
-        );
-        let got = Order::from_avro(&decoded).unwrap_or_else(|e| panic!("record {i}: {e}"));
+        assert_eq!(got_id, id);
+        let avro = compiled
+            .codec
+            .to_avro(&decoded)
+            .unwrap_or_else(|e| panic!("record {i}: {e}"));
+        let got = Order::from_avro(&avro).unwrap_or_else(|e| panic!("record {i}: {e}"));
         assert_fields_eq(i, &got, want);
     }
 }
@@ -562,22 +547,29 @@ async fn weft_records_are_decoded_by_the_confluent_python_deserializer() {
     let topic = kafka.topic("sr-weft-to-python", 1).await.unwrap();
     let registry = start_registry(&kafka).await;
 
-    let schema = Schema::parse_str(ORDER_SCHEMA).unwrap();
-    let id = registry
-        .register(&format!("{topic}-value"), ORDER_SCHEMA)
-        .await;
+    // Weft registers through its cache and encodes with the compiled codec.
+    let cache = SchemaCache::from_config(&RegistryClientConfig {
+        url: registry.url.clone(),
+        ..RegistryClientConfig::default()
+    })
+    .unwrap();
+    let subject = format!("{topic}-value");
+    let id = cache.register(&subject, ORDER_SCHEMA).await.unwrap();
+    assert_eq!(registry.versions(&subject).await, json!([1]));
+    let compiled = cache.schema(id).await.unwrap();
     let expected: Vec<Order> = (0..RECORDS).map(order).collect();
-    let writer = GenericDatumWriter::builder(&schema).build().unwrap();
-    let records: Vec<(String, Vec<u8>)> = expected
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let body = writer
-                .write_value_to_vec(o.avro())
-                .unwrap_or_else(|e| panic!("record {i} does not encode: {e}"));
-            (i.to_string(), weft_schema::wire::frame(id, &body))
-        })
-        .collect();
+    let mut records: Vec<(String, Vec<u8>)> = Vec::with_capacity(RECORDS);
+    for (i, o) in expected.iter().enumerate() {
+        let value = compiled
+            .codec
+            .from_avro(&o.avro())
+            .unwrap_or_else(|e| panic!("record {i} does not fit the schema: {e}"));
+        let framed = cache
+            .encode(id, &value)
+            .await
+            .unwrap_or_else(|e| panic!("record {i} does not encode: {e}"));
+        records.push((i.to_string(), framed));
+    }
     kafka.produce(&topic, &records).await.unwrap();
 
     let out = run_python(

@@ -5,6 +5,7 @@
 //! - `b_apache_avro`: apache-avro's generic path, `from_avro_datum` + `to_avro_datum`;
 //! - `b2_apache_avro_prebuilt`: the same with the datum reader/writer built once;
 //! - `c_weft`: `Codec::decode` + `Codec::encode` into a reused `Vec`;
+//! - `c2_weft_reuse`: `Codec::decode_into` a reused scratch value + `Codec::encode`;
 //! - `d_weft_resolving`: `ResolvingCodec::decode` (writer v1 → reader v2 with one added
 //!   defaulted field) + encode with v2;
 //! - `e_validate`: `Codec::validate` only.
@@ -60,6 +61,8 @@ fn bench(c: &mut Criterion) {
         "apache-avro writes the same bytes"
     );
 
+    eprintln!("codec bench: the Avro body has {} bytes", body.len());
+
     let mut g = c.benchmark_group("codec");
     g.throughput(Throughput::Elements(1));
 
@@ -99,6 +102,16 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    let mut scratch = Value::Null;
+    g.bench_function("c2_weft_reuse", |b| {
+        b.iter(|| {
+            codec.decode_into(black_box(&body), &mut scratch).unwrap();
+            out.clear();
+            codec.encode(&scratch, &mut out).unwrap();
+            black_box(out.len())
+        })
+    });
+
     g.bench_function("d_weft_resolving", |b| {
         b.iter(|| {
             let v = resolving.decode(black_box(&body)).unwrap();
@@ -125,10 +138,10 @@ fn profile_loop(spec: &str) {
     let v1 = Schema::parse_str(V1).unwrap();
     let v2 = Schema::parse_str(V2).unwrap();
     let codec = Arc::new(Codec::new(&v1).unwrap());
-    let resolving =
-        ResolvingCodec::new(codec.clone(), Arc::new(Codec::new(&v2).unwrap())).unwrap();
+    let resolving = ResolvingCodec::new(codec.clone(), Arc::new(Codec::new(&v2).unwrap())).unwrap();
     let body = codec.encode_to_vec(&sample()).unwrap();
     let mut out = Vec::with_capacity(256);
+    let mut scratch = Value::Null;
     let start = std::time::Instant::now();
     for _ in 0..n {
         match path {
@@ -136,6 +149,11 @@ fn profile_loop(spec: &str) {
                 let v = codec.decode(black_box(&body)).unwrap();
                 out.clear();
                 codec.encode(&v, &mut out).unwrap();
+            }
+            "c2_weft_reuse" => {
+                codec.decode_into(black_box(&body), &mut scratch).unwrap();
+                out.clear();
+                codec.encode(&scratch, &mut out).unwrap();
             }
             "d_weft_resolving" => {
                 let v = resolving.decode(black_box(&body)).unwrap();

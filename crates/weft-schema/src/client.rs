@@ -672,3 +672,7 @@ impl<S: SchemaSource> SchemaCache<S> {
         Ok(id)
     }
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

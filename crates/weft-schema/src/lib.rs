@@ -1,9 +1,10 @@
 //! Avro in the Confluent Schema Registry wire format.
 //!
-//! This crate holds what every producer and consumer of Weft agrees on about schemas, without
-//! I/O: the wire framing (magic byte 0, a 4-byte big-endian schema id, then the Avro binary
-//! body), subject naming strategies, and schema identity by Avro's Parsing Canonical Form.
-//! The registry client, codec and cache arrive with the schema-registry work (issue 3).
+//! This crate holds what every producer and consumer of Weft agrees on about schemas: the wire
+//! framing (magic byte 0, a 4-byte big-endian schema id, then the Avro binary body), subject
+//! naming strategies, schema identity by Avro's Parsing Canonical Form, a compiled Avro codec
+//! ([`codec`]: decode, encode, validate and schema resolution with no per-record schema work),
+//! and the registry client with its cache of compiled schemas ([`client`]).
 
 pub mod client;
 pub mod codec;
@@ -12,7 +13,10 @@ pub mod diff;
 pub mod identity;
 pub mod subject;
 
-pub use client::{RegistryClient, RegistryClientConfig, SchemaCache, SchemaError};
+pub use client::{
+    CompiledSchema, EncodeTarget, FetchedSchema, ReaderSchema, RegistryClient,
+    RegistryClientConfig, SchemaCache, SchemaError, SchemaSource,
+};
 pub use codec::{Codec, CodecError, DecodeError, EncodeError, ResolvingCodec};
 pub use compat::{
     CompatibilityLevel, Incompatibility, IncompatibilityKind, SchemaSet, SchemaSetError,

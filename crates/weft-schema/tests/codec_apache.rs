@@ -175,6 +175,7 @@ fn has_multi_entry_map(v: &Value) -> bool {
 #[test]
 fn generated_values_agree_with_apache_avro() {
     let mut g = Gen::new(7);
+    let mut scratch = Value::Null;
     for (name, json) in schemas() {
         let schema = Schema::parse_str(json).unwrap();
         let codec = Codec::new(&schema).unwrap();
@@ -205,6 +206,10 @@ fn generated_values_agree_with_apache_avro() {
             }
             assert_eq!(codec.decode(&ours).unwrap(), v, "{name} #{i}");
             codec.validate(&ours).unwrap();
+            // Decoding into a scratch value that held the previous record (of another shape,
+            // across schemas) gives the same value.
+            codec.decode_into(&ours, &mut scratch).unwrap();
+            assert_eq!(scratch, v, "{name} #{i}: decode_into");
         }
         assert!(
             identical > 100,
@@ -235,6 +240,12 @@ fn resolving_generated_values_agrees_with_apache_avro() {
 fn check_no_panic_and_agreement(codec: &Codec, body: &[u8]) -> bool {
     let decoded = codec.decode(body);
     let validated = codec.validate(body);
+    let mut scratch = Value::Record(vec![Value::String("stale".into())]);
+    assert_eq!(
+        codec.decode_into(body, &mut scratch).err(),
+        decoded.as_ref().err().cloned(),
+        "decode_into and decode disagree on {body:?}"
+    );
     assert_eq!(
         decoded.as_ref().err(),
         validated.as_ref().err(),

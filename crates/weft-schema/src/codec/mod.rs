@@ -23,6 +23,7 @@ mod convert;
 mod error;
 mod read;
 mod resolve;
+mod reuse;
 mod schema;
 mod value;
 mod write;
@@ -101,6 +102,16 @@ impl Codec {
         let v = read::read(&self.nodes, self.root, &mut r, 0)?;
         r.finish()?;
         Ok(v)
+    }
+
+    /// Decodes an Avro body into `value`, reusing the strings, vectors and boxes it already
+    /// holds where the shapes match: decoding record after record into one scratch value
+    /// allocates nothing once the buffers have grown. On error `value` holds a partly
+    /// decoded value (still a valid `Value`).
+    pub fn decode_into(&self, body: &[u8], value: &mut Value) -> Result<(), DecodeError> {
+        let mut r = Reader::new(body);
+        reuse::read_reuse(&self.nodes, self.root, &mut r, 0, value)?;
+        r.finish()
     }
 
     /// Checks that an Avro body holds exactly one valid value, without building it.

@@ -76,6 +76,9 @@ enum Action {
         steps: Vec<Step>,
         reader_len: usize,
         defaults: Vec<(usize, Value)>,
+        /// Every writer field is read, into reader fields 0, 1, 2…, and the defaults fill
+        /// the rest in order: the values can be pushed as they come.
+        in_order: bool,
     },
     /// Stands for a record pair while its fields are resolved; never left in a finished plan.
     Pending,
@@ -312,10 +315,19 @@ impl Planner<'_> {
                 }
             }
         }
+        let reads_in_order = steps
+            .iter()
+            .enumerate()
+            .all(|(j, s)| matches!(s, Step::Read { to, .. } if *to == j));
+        let defaults_in_order = defaults
+            .iter()
+            .enumerate()
+            .all(|(j, (i, _))| *i == steps.len() + j);
         Ok(Action::Record {
             steps,
             reader_len: rr.fields.len(),
             defaults,
+            in_order: reads_in_order && defaults_in_order,
         })
     }
 }
@@ -370,6 +382,26 @@ impl ResolvingCodec {
     /// Encodes a reader-schema value (what [`decode`](Self::decode) returns).
     pub fn encode(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.reader.encode(value, out)
+    }
+
+    /// Reads one value onto the end of `out`; a value the writer's node decodes as it is
+    /// takes the plain decoder's fast path.
+    #[inline(always)]
+    fn read_push(
+        &self,
+        a: ActionId,
+        r: &mut Reader<'_>,
+        depth: u32,
+        out: &mut Vec<Value>,
+    ) -> Result<(), DecodeError> {
+        match &self.actions[a as usize] {
+            Action::Same(node) => read::read_push(self.writer.nodes(), *node, r, depth, out),
+            _ => {
+                let v = self.read(a, r, depth)?;
+                out.push(v);
+                Ok(())
+            }
+        }
     }
 
     fn read(&self, a: ActionId, r: &mut Reader<'_>, depth: u32) -> Result<Value, DecodeError> {
@@ -440,6 +472,24 @@ impl ResolvingCodec {
                 steps,
                 reader_len,
                 defaults,
+                in_order: true,
+            } => {
+                let mut out = Vec::with_capacity(*reader_len);
+                for step in steps {
+                    if let Step::Read { action, name, .. } = step {
+                        if let Err(e) = self.read_push(*action, r, depth, &mut out) {
+                            return Err(e.in_field(name));
+                        }
+                    }
+                }
+                out.extend(defaults.iter().map(|(_, v)| v.clone()));
+                Value::Record(out)
+            }
+            Action::Record {
+                steps,
+                reader_len,
+                defaults,
+                in_order: false,
             } => {
                 let mut out = vec![Value::Null; *reader_len];
                 for step in steps {
