@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pass-through benchmark: (a) raw rdkafka loop, (b) the weft-kafka loop, (c) its exactly-once mode,
-# against the local broker. Writes docs/benchmarks.md from the figures of this one run.
+# against the local broker. Writes the `pipeline` section of docs/benchmarks.md (between its
+# markers, see bench/section.py) from the figures of this one run; the rest of the file is kept.
 #
 # Usage: bench/run.sh            (full run: about 3.5 minutes on a 2-core machine, build excluded)
 #        RECORDS=100000 ROUNDS=1 LATENCY_SECONDS=5 bench/run.sh      (quick check)
@@ -10,7 +11,7 @@
 #   RATE [20000] records/s and LATENCY_SECONDS [20] for the latency runs
 #   CONCURRENCIES ["16 64"]  concurrency settings of (b); (c) runs at the first one
 #   PIPE [1]           also run (b) with weft_pipe::PipeProcessor (0 to skip)
-#   OUT [docs/benchmarks.md]
+#   OUT [docs/benchmarks.md]  the file whose `pipeline` section is replaced
 #   NOTES [bench/observations.md]  hand-written observations appended to the report, if present
 set -euo pipefail
 
@@ -112,5 +113,5 @@ fi
     --fact "CPU: $(nproc) cores ($cpu_model); memory: $mem_gib GiB; kernel $(uname -r)" \
     --fact "Kafka $KAFKA_VERSION, one broker (KRaft, \`deploy/local/kafka\`) on the same machine; $(rustc --version)" \
     --fact "Measured part of the run (prepare, runs, latency): $elapsed s" \
-    --out "$OUT" "${notes[@]}"
-log "wrote $OUT"
+    --out "$WORK/pipeline.md" "${notes[@]}"
+python3 bench/section.py pipeline "$OUT" <"$WORK/pipeline.md"
