@@ -5,7 +5,7 @@ each writer schema from a schema registry (Confluent's or Weft's) by the id in t
 Reads every partition of --topic from the beginning (no group offsets are used or committed) until --count
 records were decoded, and prints each decoded value as one JSON line with sorted keys (convention in
 avro_json.py), in the order consumed; with several partitions that order interleaves partitions. With --meta
-each line is {"key", "offset", "partition", "schema_id", "value"} instead.
+each line is {"headers", "key", "offset", "partition", "schema_id", "value"} instead.
 
 Exit status: 0 --count records decoded; 1 bad input (reader schema); 2 usage; 3 timed out before --count
 records arrived; 4 a record could not be decoded (bad framing, unknown schema id, registry error, bad Avro);
@@ -50,7 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for --count records in all (default 60)")
     p.add_argument("--reader-schema", help="decode into this reader schema (.avsc) instead of the writer's")
-    p.add_argument("--meta", action="store_true", help="print key, partition, offset and schema id as well")
+    p.add_argument("--meta", action="store_true", help="print key, headers, partition, offset and schema id as well")
     args = p.parse_args(argv)
     if args.count < 0:
         p.error("--count must be >= 0")
@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
                     "partition": msg.partition(),
                     "offset": msg.offset(),
                     "schema_id": int.from_bytes(raw[1:5], "big") if raw and len(raw) >= 5 else None,
+                    "headers": {k: (v.decode("utf-8", "backslashreplace") if v is not None else None)
+                                for k, v in (msg.headers() or [])},
                     "value": value,
                 })
             else:

@@ -1,6 +1,7 @@
 //! `weft.toml`: every section of every service, layered by `weft_runtime::config`.
 
 use serde::Deserialize;
+use weft_ingest::IngestConfig;
 use weft_kafka::KafkaConfig;
 use weft_pipe::PipeConfig;
 use weft_registry::RegistryConfig;
@@ -20,6 +21,8 @@ pub struct WeftConfig {
     pub pipes: Vec<PipeConfig>,
     /// The schema registry service (`weft run registry`).
     pub registry: RegistryConfig,
+    /// The ingest service (`weft run ingest`): the event API, webhooks.
+    pub ingest: IngestConfig,
     /// How services and operator commands reach the schema registry (Weft's or Confluent's).
     pub schema_registry: RegistryClientConfig,
 }
@@ -28,6 +31,7 @@ impl Validate for WeftConfig {
     fn validate(&self) -> Vec<String> {
         let mut e = self.kafka.validate();
         e.extend(self.registry.validate());
+        e.extend(self.ingest.validate());
         let mut names = std::collections::HashSet::new();
         for (i, p) in self.pipes.iter().enumerate() {
             e.extend(p.validate(i));

@@ -14,6 +14,8 @@ use crate::config::WeftConfig;
 pub enum Service {
     /// The Confluent-compatible schema registry (`[registry]`).
     Registry,
+    /// The event API and webhooks (`[ingest]`).
+    Ingest,
     /// Copies records between topics (`[[pipes]]`).
     Pipe,
 }
@@ -86,6 +88,69 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                     }
                     result
                 });
+            }
+            Service::Ingest => {
+                if !cfg.ingest.is_configured() {
+                    if services.len() == 1 {
+                        bail!("ingest has nothing to do: add [ingest.topics.<name>] or [[ingest.webhooks]] to weft.toml");
+                    }
+                    continue;
+                }
+                let im = weft_ingest::IngestMetrics::register(&registry)
+                    .context("registering the ingest metrics")?;
+                if cfg.ingest.serves_http() {
+                    readiness.declare("ingest", "loading idempotency keys");
+                    let (kafka, ic, sr, m, t, r) = (
+                        cfg.kafka.clone(),
+                        cfg.ingest.clone(),
+                        cfg.schema_registry.clone(),
+                        metrics.clone(),
+                        token.clone(),
+                        readiness.clone(),
+                    );
+                    running.spawn("ingest", async move {
+                        let result =
+                            match weft_ingest::start(&ic, &kafka, &sr, Some(m), im, t).await {
+                                Ok(running) => {
+                                    r.set_ready("ingest");
+                                    running.serve().await
+                                }
+                                Err(e) => Err(e),
+                            };
+                        if let Err(e) = &result {
+                            r.set_not_ready("ingest", format!("stopped: {e}"));
+                        }
+                        result
+                    });
+                }
+                if !cfg.ingest.validate.routes.is_empty() {
+                    let (kafka, vc, sr, m, t, r) = (
+                        cfg.kafka.clone(),
+                        cfg.ingest.validate.clone(),
+                        cfg.schema_registry.clone(),
+                        metrics.clone(),
+                        token.clone(),
+                        readiness.clone(),
+                    );
+                    let instance = instance.clone();
+                    r.set_ready("ingest-validate");
+                    running.spawn("ingest-validate", async move {
+                        let result = weft_ingest::validate::run(
+                            &kafka,
+                            &vc,
+                            &sr,
+                            &instance,
+                            loop_drain,
+                            Some(m),
+                            t,
+                        )
+                        .await;
+                        if let Err(e) = &result {
+                            r.set_not_ready("ingest-validate", format!("stopped: {e}"));
+                        }
+                        result
+                    });
+                }
             }
             Service::Pipe => {
                 if cfg.pipes.is_empty() {

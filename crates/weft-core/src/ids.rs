@@ -17,6 +17,12 @@ impl EventId {
     }
 }
 
+impl From<uuid::Uuid> for EventId {
+    fn from(u: uuid::Uuid) -> Self {
+        Self(u)
+    }
+}
+
 impl Default for EventId {
     fn default() -> Self {
         Self::new()

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use apache_avro::Schema;
 use schema_registry_converter::async_impl::schema_registry::{
-    get_referenced_schema, get_schema_by_id, get_schema_by_subject_and_version, post_schema,
-    SrSettings,
+    get_all_versions, get_referenced_schema, get_schema_by_id, get_schema_by_subject_and_version,
+    post_schema, SrSettings,
 };
 use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::{
@@ -209,6 +209,13 @@ fn registry_error(e: &SRCError, lookup: Lookup<'_>) -> SchemaError {
     }
 }
 
+/// One version of a subject and the id of its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubjectVersion {
+    pub version: u32,
+    pub id: u32,
+}
+
 /// A client of a Confluent-compatible schema registry.
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
@@ -246,6 +253,30 @@ impl RegistryClient {
     /// The settings, for calls this client does not wrap.
     pub fn settings(&self) -> &SrSettings {
         &self.settings
+    }
+
+    /// The live (not soft-deleted) versions of `subject` with their schema ids, oldest first:
+    /// one call for the version list, one per version. An unknown subject is
+    /// [`SchemaError::UnknownSubject`]; a version deleted between the two calls is left out.
+    pub async fn subject_versions(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<SubjectVersion>, SchemaError> {
+        let lookup = Lookup::Subject(subject);
+        let versions = get_all_versions(&self.settings, subject.to_string())
+            .await
+            .map_err(|e| registry_error(&e, lookup))?;
+        let mut out = Vec::with_capacity(versions.len());
+        for version in versions {
+            match get_schema_by_subject_and_version(&self.settings, subject, Some(version)).await {
+                Ok(s) => out.push(SubjectVersion { version, id: s.id }),
+                Err(e) => match registry_error(&e, lookup) {
+                    SchemaError::UnknownSubject { .. } => {}
+                    other => return Err(other),
+                },
+            }
+        }
+        Ok(out)
     }
 
     async fn with_references(

@@ -16,11 +16,13 @@
 //!
 //! A [`ResolvingCodec`] reads data written with one schema as values of another (Avro's
 //! schema resolution), and [`Codec::to_avro`] / [`Codec::from_avro`] convert to and from
-//! `apache_avro::types::Value`.
+//! `apache_avro::types::Value`; [`Codec::from_json`] / [`Codec::to_json`] read and write the
+//! plain JSON of HTTP clients and webhooks (see [`json`] for the conventions).
 
 mod compile;
 mod convert;
 mod error;
+pub mod json;
 mod read;
 mod resolve;
 mod reuse;
@@ -36,6 +38,7 @@ use apache_avro::Schema;
 pub use error::{
     CodecError, DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind, FieldPath, PathSegment,
 };
+pub use json::{JsonError, JsonErrorKind, JsonOptions};
 pub use read::{MAX_DEPTH, MAX_EMPTY_ITEMS};
 pub use resolve::ResolvingCodec;
 pub use schema::{EnumNode, FieldNode, Kind, Logical, Node, NodeId, NodeRef, RecordNode};

@@ -1,0 +1,552 @@
+//! `POST /v1/topics/{topic}/events`: one JSON event or an array, each validated against the
+//! topic's value schema, encoded in the Confluent wire format and produced with `acks=all`.
+//! The answer comes after the broker acknowledged: per event its id, partition and offset, or
+//! its error (code, field path, reason).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+use weft_core::headers::{EventMeta, CONTENT_TYPE_AVRO};
+use weft_core::{EventId, Headers, TraceParent};
+use weft_kafka::OutRecord;
+use weft_schema::codec::JsonOptions;
+
+use super::error::{json as json_response, Reject};
+use super::{App, Shared};
+use crate::config::TopicPolicy;
+use crate::idempotency::Answer;
+
+pub(crate) const ROUTE: &str = "events";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    /// A record key for every event of the request (overrides the topic's `key_field`).
+    pub key: Option<String>,
+}
+
+/// One event's outcome.
+enum Outcome {
+    Produced {
+        id: EventId,
+        partition: i32,
+        offset: i64,
+    },
+    Failed(Reject),
+}
+
+pub async fn post_events(
+    State(app): Shared,
+    Path(topic): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let response = match body {
+        Ok(body) => handle(&app, &topic, &query, &headers, &body).await,
+        Err(e) => {
+            let r = body_reject(&app, &e);
+            app.metrics.reject(ROUTE, r.code);
+            axum::response::IntoResponse::into_response(r)
+        }
+    };
+    app.metrics
+        .requests
+        .with_label_values(&[ROUTE, response.status().as_str()])
+        .inc();
+    response
+}
+
+async fn handle(
+    app: &App,
+    topic: &str,
+    query: &EventsQuery,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let refuse = |r: Reject| {
+        app.metrics.reject(ROUTE, r.code);
+        axum::response::IntoResponse::into_response(r)
+    };
+    let Ok(_permit) = app.in_flight.try_acquire() else {
+        return refuse(Reject::unavailable(
+            "overloaded",
+            "too many requests in progress; retry later",
+        ));
+    };
+    let principal = match app.authorize(headers, topic) {
+        Ok(p) => p,
+        Err(r) => return refuse(r),
+    };
+    let Some(policy) = app.cfg.topics.get(topic) else {
+        return refuse(Reject::new(
+            StatusCode::NOT_FOUND,
+            "unknown_topic",
+            format!("topic {topic:?} does not accept events over HTTP (not in ingest.topics)"),
+        ));
+    };
+    if !app.kafka_up() {
+        return refuse(Reject::unavailable(
+            "kafka_unavailable",
+            "the Kafka cluster is unavailable; nothing was accepted",
+        ));
+    }
+    let idem_key = header(headers, "idempotency-key");
+    let scoped = idem_key.as_ref().map(|k| {
+        format!(
+            "{}/topics/{topic}/{k}",
+            principal.tenant.as_deref().unwrap_or("-")
+        )
+    });
+    let request_sha = hex::encode(Sha256::digest(body));
+    let _guard = match &scoped {
+        Some(s) => Some(app.idempotency.lock(s).await),
+        None => None,
+    };
+    if let Some(s) = &scoped {
+        if let Some(previous) = app.idempotency.get(s, weft_core::time::now_millis()) {
+            if previous.request_sha256 != request_sha {
+                return refuse(Reject::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request body",
+                ));
+            }
+            let mut r = json_response(
+                StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
+                &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
+            );
+            r.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            return r;
+        }
+    }
+
+    let (status, answer) = match produce_events(
+        app,
+        topic,
+        policy,
+        query,
+        headers,
+        body,
+        idem_key.as_deref(),
+        principal.tenant.as_deref(),
+    )
+    .await
+    {
+        Ok(done) => done,
+        Err(r) => {
+            app.metrics.reject(ROUTE, r.code);
+            (r.status, r.body())
+        }
+    };
+    // Remember final answers (success and refusals of the input), not "try again later".
+    if let (Some(s), Some(k)) = (&scoped, &idem_key) {
+        if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
+            let now = weft_core::time::now_millis();
+            let window = i64::try_from(app.idempotency.window().as_millis()).unwrap_or(i64::MAX);
+            let remembered = Answer {
+                request_sha256: request_sha,
+                status: status.as_u16(),
+                body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
+                expires_at_ms: now.saturating_add(window),
+            };
+            let route = format!("topics/{topic}");
+            if let Err(e) = app
+                .idempotency
+                .remember(s, k, &route, principal.tenant.as_deref(), remembered, now)
+                .await
+            {
+                tracing::warn!(error = %e, topic, "Could not remember an idempotency key");
+            }
+        }
+    }
+    let mut r = json_response(status, &answer);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    r
+}
+
+/// A body that could not be read: too large (413) or broken.
+pub(crate) fn body_reject(app: &App, e: &axum::extract::rejection::BytesRejection) -> Reject {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Reject::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the body is larger than {} bytes (ingest.limits.max_body_bytes)",
+                app.cfg.limits.max_body_bytes
+            ),
+        )
+    } else {
+        Reject::new(e.status(), "bad_body", e.body_text())
+    }
+}
+
+/// A JSON event that does not fit the schema: 422 with the code and the path of the field
+/// (for a missing field, the field itself rather than its record).
+pub(crate) fn json_reject(e: &weft_schema::codec::JsonError) -> Reject {
+    use weft_schema::codec::JsonErrorKind;
+    let base = if e.path().is_empty() {
+        String::new()
+    } else {
+        e.path().to_string()
+    };
+    let path = match e.kind() {
+        JsonErrorKind::MissingField { field } if base.is_empty() => field.clone(),
+        JsonErrorKind::MissingField { field } => format!("{base}.{field}"),
+        _ => base,
+    };
+    Reject::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        e.kind().code(),
+        e.to_string(),
+    )
+    .at(path)
+}
+
+pub(crate) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn produce_events(
+    app: &App,
+    topic: &str,
+    policy: &TopicPolicy,
+    query: &EventsQuery,
+    headers: &HeaderMap,
+    body: &[u8],
+    idem_key: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<(StatusCode, Json), Reject> {
+    let parsed: Json = serde_json::from_slice(body).map_err(|e| {
+        Reject::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let (events, single) = match parsed {
+        Json::Array(v) => (v, false),
+        other => (vec![other], true),
+    };
+    if events.is_empty() {
+        return Err(Reject::new(
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            "the array holds no events",
+        ));
+    }
+    if events.len() > app.cfg.limits.max_events {
+        return Err(Reject::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_events",
+            format!(
+                "{} events in one request; at most {} (ingest.limits.max_events)",
+                events.len(),
+                app.cfg.limits.max_events
+            ),
+        ));
+    }
+    let subject = policy
+        .subject
+        .clone()
+        .unwrap_or_else(|| format!("{topic}-value"));
+    let schema_id = app
+        .schemas
+        .subject_id(&subject)
+        .await
+        .map_err(|e| schema_reject(&subject, &e))?;
+    let compiled = app
+        .schemas
+        .schema(schema_id)
+        .await
+        .map_err(|e| schema_reject(&subject, &e))?;
+    let opts = JsonOptions {
+        allow_unknown_fields: policy.allow_unknown_fields,
+        ..JsonOptions::default()
+    };
+
+    // Headers shared by every event of the request.
+    let parent: Option<TraceParent> = header(headers, "traceparent").and_then(|t| t.parse().ok());
+    let tracestate = header(headers, "tracestate");
+    let event_type = header(headers, "weft-event-type").or_else(|| policy.event_type.clone());
+    let allowed: Vec<(String, String)> = policy
+        .allowed_headers
+        .iter()
+        .filter_map(|name| header(headers, name).map(|v| (name.to_ascii_lowercase(), v)))
+        .collect();
+
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(events.len());
+    let mut pending = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let prepared = (|| {
+            let value = compiled
+                .codec
+                .from_json(event, &opts)
+                .map_err(|e| json_reject(&e))?;
+            let framed = compiled
+                .codec
+                .encode_framed(schema_id, &value)
+                .map_err(|e| {
+                    Reject::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "schema_mismatch",
+                        e.to_string(),
+                    )
+                })?;
+            let key = match (&query.key, &policy.key_field) {
+                (Some(k), _) => Some(Bytes::from(k.clone())),
+                (None, Some(path)) => Some(Bytes::from(key_at(event, path).ok_or_else(|| {
+                    Reject::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "missing_key",
+                        format!("the key field {path:?} is missing or not a string/number"),
+                    )
+                    .at(path.clone())
+                })?)),
+                (None, None) => None,
+            };
+            let id = match idem_key {
+                Some(k) => derived_id(k, i),
+                None => EventId::new(),
+            };
+            let mut h = Headers::with_capacity(8 + allowed.len());
+            EventMeta {
+                event_id: Some(id),
+                event_type: event_type.clone(),
+                source: Some(format!("http/{topic}")),
+                tenant: tenant.map(str::to_string),
+                schema_id: Some(schema_id),
+                content_type: Some(CONTENT_TYPE_AVRO.into()),
+                time_ms: Some(weft_core::time::now_millis()),
+                traceparent: Some(
+                    parent
+                        .as_ref()
+                        .map_or_else(TraceParent::new_root, TraceParent::child),
+                ),
+                tracestate: tracestate.clone(),
+                ..EventMeta::default()
+            }
+            .write_to(&mut h);
+            for (k, v) in &allowed {
+                h.set(k, v.clone());
+            }
+            Ok::<_, Reject>((
+                id,
+                OutRecord {
+                    topic: topic.into(),
+                    key,
+                    value: Some(Bytes::from(framed)),
+                    headers: h,
+                    ..OutRecord::default()
+                },
+            ))
+        })();
+        match prepared {
+            Ok((id, rec)) => match app.producer.send(&rec).await {
+                Ok(p) => {
+                    outcomes.push(None);
+                    pending.push((i, id, p));
+                }
+                Err(e) => outcomes.push(Some(Outcome::Failed(Reject::unavailable(
+                    "kafka_unavailable",
+                    format!("the event could not be queued: {e}"),
+                )))),
+            },
+            Err(r) => {
+                app.metrics.reject(ROUTE, r.code);
+                outcomes.push(Some(Outcome::Failed(r)));
+            }
+        }
+    }
+    let timeout = app.cfg.limits.request_timeout;
+    for (i, id, p) in pending {
+        let outcome = match tokio::time::timeout(timeout, p.wait()).await {
+            Ok(Ok(d)) => {
+                app.metrics.events.with_label_values(&[topic]).inc();
+                Outcome::Produced {
+                    id,
+                    partition: d.partition,
+                    offset: d.offset,
+                }
+            }
+            Ok(Err(e)) => Outcome::Failed(Reject::unavailable(
+                "kafka_unavailable",
+                format!("the broker did not acknowledge the event: {e}"),
+            )),
+            Err(_) => Outcome::Failed(Reject::unavailable(
+                "kafka_timeout",
+                format!("the broker did not acknowledge the event within {timeout:?}"),
+            )),
+        };
+        if let Some(slot) = outcomes.get_mut(i) {
+            *slot = Some(outcome);
+        }
+    }
+    Ok(answer(topic, single, outcomes))
+}
+
+/// The status and body: a single event answers with its own result or error; a batch with
+/// every result by index — 200 when all were produced, 207 when some were, otherwise the
+/// status of the first failure.
+fn answer(topic: &str, single: bool, outcomes: Vec<Option<Outcome>>) -> (StatusCode, Json) {
+    let results: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    let produced = results
+        .iter()
+        .filter(|o| matches!(o, Outcome::Produced { .. }))
+        .count();
+    let first_failure = results.iter().find_map(|o| match o {
+        Outcome::Failed(r) => Some(r.status),
+        Outcome::Produced { .. } => None,
+    });
+    let status = match (produced, first_failure) {
+        (_, None) => StatusCode::OK,
+        (0, Some(s)) => s,
+        (_, Some(_)) => StatusCode::MULTI_STATUS,
+    };
+    let render = |i: usize, o: &Outcome| match o {
+        Outcome::Produced {
+            id,
+            partition,
+            offset,
+        } => json!({
+            "index": i, "id": id.to_string(), "topic": topic, "partition": partition, "offset": offset
+        }),
+        Outcome::Failed(r) => json!({ "index": i, "error": r }),
+    };
+    if single {
+        let body = match results.first() {
+            Some(Outcome::Failed(r)) => r.body(),
+            Some(o) => {
+                let mut v = render(0, o);
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("index");
+                }
+                v
+            }
+            None => Json::Null,
+        };
+        return (status, body);
+    }
+    let items: Vec<Json> = results
+        .iter()
+        .enumerate()
+        .map(|(i, o)| render(i, o))
+        .collect();
+    (
+        status,
+        json!({ "produced": produced, "failed": items.len() - produced, "results": items }),
+    )
+}
+
+pub(crate) fn schema_reject(subject: &str, e: &weft_schema::SchemaError) -> Reject {
+    use weft_core::{Classify, ErrorClass};
+    if e.class() == ErrorClass::Transient {
+        Reject::unavailable(
+            "registry_unavailable",
+            format!("the schema registry is unavailable: {e}"),
+        )
+    } else {
+        Reject::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no_schema",
+            format!("no usable schema for subject {subject:?}: {e}"),
+        )
+    }
+}
+
+/// The value at a dotted path of a JSON object, as key text.
+fn key_at(event: &Json, path: &str) -> Option<String> {
+    let mut v = event;
+    for part in path.split('.') {
+        v = v.get(part)?;
+    }
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An event id derived from the idempotency key and the event's index, so a duplicate that
+/// slipped past the key check still carries the same id.
+fn derived_id(key: &str, index: usize) -> EventId {
+    let digest = Sha256::new()
+        .chain_update(key.as_bytes())
+        .chain_update(index.to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    EventId::from(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_dotted_paths() {
+        let e = json!({"customer": {"id": 42, "email": "a@b"}, "sku": "x"});
+        assert_eq!(key_at(&e, "customer.id").as_deref(), Some("42"));
+        assert_eq!(key_at(&e, "sku").as_deref(), Some("x"));
+        assert_eq!(key_at(&e, "customer"), None);
+        assert_eq!(key_at(&e, "missing.path"), None);
+    }
+
+    #[test]
+    fn derived_ids_are_stable_per_key_and_index() {
+        assert_eq!(derived_id("k", 0), derived_id("k", 0));
+        assert_ne!(derived_id("k", 0), derived_id("k", 1));
+        assert_ne!(derived_id("k", 0), derived_id("j", 0));
+    }
+
+    #[test]
+    fn batch_statuses() {
+        let ok = || {
+            Some(Outcome::Produced {
+                id: EventId::new(),
+                partition: 0,
+                offset: 1,
+            })
+        };
+        let bad = || {
+            Some(Outcome::Failed(Reject::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "wrong_type",
+                "x",
+            )))
+        };
+        assert_eq!(answer("t", false, vec![ok(), ok()]).0, StatusCode::OK);
+        assert_eq!(
+            answer("t", false, vec![ok(), bad()]).0,
+            StatusCode::MULTI_STATUS
+        );
+        assert_eq!(
+            answer("t", false, vec![bad(), bad()]).0,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let (s, body) = answer("t", true, vec![bad()]);
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["code"], "wrong_type");
+        let (_, body) = answer("t", false, vec![ok(), bad()]);
+        assert_eq!(body["produced"], 1);
+        assert_eq!(body["results"][1]["error"]["code"], "wrong_type");
+    }
+}

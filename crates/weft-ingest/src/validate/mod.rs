@@ -1,0 +1,256 @@
+//! Validation of records produced straight to raw ingest topics (`ingest.*`) by any Kafka
+//! client: each record is checked and forwarded to its validated topic, or dead-lettered with
+//! its original bytes and the reason.
+//!
+//! Per record, in order:
+//! 1. the value is in the Confluent wire format (`bad_magic_byte`; a null value passes as a
+//!    tombstone when the record has a key);
+//! 2. its schema id is the schema of a live version of the route's subject (`<to>-value` by
+//!    default) — the subject's ids are read from the registry once and kept
+//!    ([`allowed::AllowedIds`]); an id the registry does not know is `unknown_schema_id`, a
+//!    known one of another subject `schema_not_allowed`;
+//! 3. the body decodes with that schema (`decode_failed`), checked without building values.
+//!
+//! Valid records go to the route's `to` topic with key, value bytes and headers unchanged,
+//! plus the `weft.*` headers that are missing ([`logic::forward`]). Invalid ones are returned
+//! to the consumer loop as permanent errors, which dead-letters them.
+//!
+//! An unreachable registry is never a reason to dead-letter: at-least-once, the record waits
+//! in place (`registry_wait`) and then the route stops with a fatal error, leaving the record
+//! uncommitted; exactly-once, it waits at most a quarter of the drain timeout and then the
+//! loop aborts the transaction and re-reads (and stops after repeated aborts).
+
+pub mod allowed;
+pub mod config;
+pub mod logic;
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use weft_core::{ErrorClass, StageError};
+use weft_kafka::{DeliveryMode, Emitter, KafkaConfig, KafkaMetrics, OutRecord, Processor, Record};
+use weft_schema::{RegistryClient, RegistryClientConfig, SchemaCache, SchemaSource};
+
+pub use allowed::{AllowedIds, SubjectSource};
+pub use config::{ValidateConfig, ValidateRoute};
+use logic::Target;
+
+/// How long a record waits for an unreachable registry, and what it becomes after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistryWait {
+    pub max: Duration,
+    /// `Fatal` (at-least-once: stop, do not dead-letter) or `Transient` (exactly-once: let
+    /// the loop abort and re-read).
+    pub then: ErrorClass,
+}
+
+impl RegistryWait {
+    /// The wait for a route in `mode`.
+    pub fn for_mode(mode: DeliveryMode, registry_wait: Duration, drain_timeout: Duration) -> Self {
+        match mode {
+            DeliveryMode::AtLeastOnce => Self {
+                max: registry_wait,
+                then: ErrorClass::Fatal,
+            },
+            DeliveryMode::ExactlyOnce => Self {
+                max: registry_wait.min(drain_timeout / 4),
+                then: ErrorClass::Transient,
+            },
+        }
+    }
+}
+
+/// The target of an input topic, or why it has none (rendered once per topic).
+type TargetOf = Result<Arc<Target>, StageError>;
+
+/// The validation of one route.
+pub struct ValidateProcessor<S = RegistryClient> {
+    to: String,
+    subject: String,
+    schemas: Arc<SchemaCache<S>>,
+    allowed: Arc<AllowedIds>,
+    targets: RwLock<HashMap<Arc<str>, TargetOf>>,
+    wait: RegistryWait,
+    shutdown: CancellationToken,
+}
+
+impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
+    pub fn new(
+        route: &ValidateRoute,
+        schemas: Arc<SchemaCache<S>>,
+        allowed: Arc<AllowedIds>,
+        wait: RegistryWait,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            to: route.to.clone(),
+            subject: route.subject_template().to_string(),
+            schemas,
+            allowed,
+            targets: RwLock::new(HashMap::new()),
+            wait,
+            shutdown,
+        }
+    }
+
+    /// Destination and subject of an input topic (rendered once per topic).
+    fn target(&self, input: &Arc<str>) -> Result<Arc<Target>, StageError> {
+        if let Some(t) = self
+            .targets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(input)
+        {
+            return t.clone();
+        }
+        let t = Target::resolve(&self.to, &self.subject, input).map(Arc::new);
+        self.targets
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(input.clone(), t.clone());
+        t
+    }
+
+    /// Checks one record once: the record to forward, or why not.
+    pub async fn check(&self, record: &Record) -> Result<OutRecord, StageError> {
+        let target = self.target(&record.topic)?;
+        let now = weft_core::time::now_millis();
+        let Some(value) = record.value.as_deref() else {
+            logic::null_value(record)?;
+            return Ok(logic::forward(record, target.topic.clone(), None, now));
+        };
+        let framed = weft_core::wire::parse(value).map_err(|e| StageError::from_classified(&e))?;
+        let id = framed.schema_id;
+        let verdict = self
+            .allowed
+            .check(self.schemas.source(), &target.subject, id)
+            .await
+            .map_err(|e| logic::subject_lookup_error(&target.subject, &e))?;
+        if let allowed::Verdict::NotAllowed(list) = verdict {
+            // Unknown to the registry, or the schema of another subject?
+            self.schemas
+                .schema(id)
+                .await
+                .map_err(|e| logic::schema_error(&e))?;
+            return Err(logic::not_allowed(id, &target.subject, &list.ids));
+        }
+        self.schemas
+            .validate(value)
+            .await
+            .map_err(|e| logic::schema_error(&e))?;
+        Ok(logic::forward(record, target.topic.clone(), Some(id), now))
+    }
+}
+
+impl<S: SchemaSource + SubjectSource + 'static> Processor for ValidateProcessor<S> {
+    async fn process(&self, record: &Record, out: &mut Emitter) -> Result<(), StageError> {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let error = match self.check(record).await {
+                Ok(o) => {
+                    out.emit(o);
+                    return Ok(());
+                }
+                Err(e) if e.class != ErrorClass::Transient => return Err(e),
+                Err(e) => e,
+            };
+            let waited = started.elapsed();
+            if self.shutdown.is_cancelled() {
+                // The loop leaves the record uncommitted.
+                return Err(error);
+            }
+            if waited >= self.wait.max {
+                let mut e = error.with_class(self.wait.then);
+                if self.wait.then == ErrorClass::Fatal {
+                    e.message = format!(
+                        "{} (waited {}s for the schema registry; stopping rather than \
+                         dead-lettering a record that may be valid)",
+                        e.message,
+                        waited.as_secs()
+                    );
+                }
+                return Err(e);
+            }
+            attempt += 1;
+            if attempt == 1 {
+                tracing::warn!(
+                    topic = %record.topic, partition = record.partition, offset = record.offset,
+                    error = %error, "Schema registry unreachable; the record waits"
+                );
+            }
+            let pause = logic::registry_backoff(attempt).min(self.wait.max - waited);
+            tokio::select! {
+                () = self.shutdown.cancelled() => return Err(error),
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+/// Runs every route until `shutdown`; the first route to fail stops the others.
+pub async fn run(
+    kafka: &KafkaConfig,
+    cfg: &ValidateConfig,
+    registry: &RegistryClientConfig,
+    instance_id: &str,
+    drain_timeout: Duration,
+    metrics: Option<KafkaMetrics>,
+    shutdown: CancellationToken,
+) -> Result<(), weft_kafka::Error> {
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return Err(weft_kafka::Error::Config(problems.join("; ")));
+    }
+    let schemas = Arc::new(
+        SchemaCache::from_config(registry)
+            .map_err(|e| weft_kafka::Error::Config(format!("schema_registry: {e}")))?,
+    );
+    let allowed = Arc::new(AllowedIds::new(cfg.refresh_interval));
+    // A failed route stops its siblings, not whatever else shares the caller's token.
+    let shutdown = shutdown.child_token();
+    let mut tasks = tokio::task::JoinSet::new();
+    for route in &cfg.routes {
+        let opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
+        let wait = RegistryWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
+        let processor = Arc::new(ValidateProcessor::new(
+            route,
+            schemas.clone(),
+            allowed.clone(),
+            wait,
+            shutdown.clone(),
+        ));
+        let (kafka, metrics, shutdown) = (kafka.clone(), metrics.clone(), shutdown.clone());
+        let name = route.name();
+        tracing::info!(route = %name, from = ?route.from, to = %route.to, subject = %route.subject_template(), "Validating an ingest route");
+        tasks.spawn(async move {
+            let r = weft_kafka::consumer::run(&kafka, opts, processor, metrics, shutdown).await;
+            (name, r)
+        });
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((name, Err(e))) => {
+                tracing::error!(route = %name, error = %e, "Ingest validation route stopped");
+                shutdown.cancel();
+                first_error.get_or_insert(weft_kafka::Error::Internal(format!(
+                    "ingest validation route {name}: {e}"
+                )));
+            }
+            Err(e) => {
+                shutdown.cancel();
+                first_error.get_or_insert(weft_kafka::Error::Internal(format!(
+                    "ingest validation task: {e}"
+                )));
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests;
