@@ -154,7 +154,12 @@ tolerance = "5m"
 }
 
 async fn start(s: &Setup) -> Ingest {
-    let cfg: IngestConfig = toml::from_str(&s.config).unwrap();
+    start_with(s, |_| {}).await
+}
+
+async fn start_with(s: &Setup, change: impl FnOnce(&mut IngestConfig)) -> Ingest {
+    let mut cfg: IngestConfig = toml::from_str(&s.config).unwrap();
+    change(&mut cfg);
     let stop = CancellationToken::new();
     let running = weft_ingest::start(
         &cfg,
@@ -667,6 +672,84 @@ async fn signed_webhooks_are_produced_and_redeliveries_are_not() {
             "stripe.payment_intent.succeeded".to_string()
         ]
     );
+    ingest.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_over_their_rate_get_429_and_refused_events_are_audited() {
+    let s = setup().await;
+    let rejects = s.kafka.topic("ingest-rejects", 1).await.unwrap();
+    let r2 = rejects.clone();
+    let ingest = start_with(&s, move |c| {
+        c.limits.rate_per_second = Some(1);
+        c.limits.burst = 3;
+        c.rejects_topic = Some(r2);
+    })
+    .await;
+    let http = Client::new();
+    let url = format!("{}/v1/topics/{}/events", ingest.url, s.orders);
+    let mut bad = order(7);
+    bad["status"] = json!("LOST");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = http
+            .post(&url)
+            .header("x-api-key", API_KEY)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+            assert!(retry_after.is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
+        }
+        statuses.push(status);
+    }
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(refused >= 3 && limited >= 1, "{statuses:?}");
+
+    // Each refused event (not the rate-limited requests) is in the rejects topic: the raw
+    // event and the reason.
+    let audited = s
+        .kafka
+        .read_all_async(
+            &rejects,
+            true,
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), refused);
+    let first = &audited[0];
+    let value: Value = serde_json::from_slice(first.value.as_deref().unwrap()).unwrap();
+    assert_eq!(value, bad);
+    assert_eq!(
+        first.headers.get("weft.dlq.error.code").map(String::as_str),
+        Some("invalid_input")
+    );
+    assert_eq!(
+        first
+            .headers
+            .get("weft.dlq.error.field")
+            .map(String::as_str),
+        Some("status")
+    );
+    assert!(first.headers["weft.dlq.error.message"].starts_with("bad_enum_symbol: "));
+    assert_eq!(first.headers.get("weft.dlq.origin.topic"), Some(&s.orders));
     ingest.stop().await;
 }
 

@@ -79,6 +79,11 @@ pub struct Limits {
     /// How long a request waits for the broker's acknowledgements before answering 503.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Requests per second per caller (tenant and principal); absent: no limit. Over it: 429
+    /// with `Retry-After`.
+    pub rate_per_second: Option<u32>,
+    /// Requests a caller may send at once above the rate (default: one second's worth).
+    pub burst: u32,
 }
 
 impl Default for Limits {
@@ -88,6 +93,8 @@ impl Default for Limits {
             max_events: 500,
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(10),
+            rate_per_second: None,
+            burst: 0,
         }
     }
 }

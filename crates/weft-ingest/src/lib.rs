@@ -130,6 +130,17 @@ pub async fn start(
         metrics,
         kafka_up,
     ));
+    {
+        let (app, token) = (app.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(60)) => app.rate.shrink(),
+                }
+            }
+        });
+    }
     tracing::info!(%addr, topics = cfg.topics.len(), webhooks = cfg.webhooks.len(), "Ingest is listening");
     Ok(Running {
         addr,

@@ -142,6 +142,17 @@ async fn handle(
         Ok(done) => done,
         Err(r) => {
             app.metrics.reject(ROUTE, r.code);
+            if r.status == StatusCode::BAD_REQUEST {
+                super::guard::audit(
+                    &app.producer,
+                    app.cfg.rejects_topic.as_deref(),
+                    &format!("http/{topic}"),
+                    topic,
+                    body.clone(),
+                    &r,
+                )
+                .await;
+            }
             (r.status, r.body())
         }
     };
@@ -371,6 +382,18 @@ async fn produce_events(
             },
             Err(r) => {
                 app.metrics.reject(ROUTE, r.code);
+                if r.status == StatusCode::UNPROCESSABLE_ENTITY {
+                    let raw = Bytes::from(serde_json::to_vec(event).unwrap_or_default());
+                    super::guard::audit(
+                        &app.producer,
+                        app.cfg.rejects_topic.as_deref(),
+                        &format!("http/{topic}"),
+                        topic,
+                        raw,
+                        &r,
+                    )
+                    .await;
+                }
                 outcomes.push(Some(Outcome::Failed(r)));
             }
         }

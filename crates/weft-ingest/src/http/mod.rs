@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod openapi;
 pub mod webhooks;
 
@@ -42,6 +43,7 @@ pub struct App {
     pub webhooks: webhooks::Sources,
     pub idempotency: Idempotency,
     pub in_flight: Semaphore,
+    pub rate: guard::RateLimits,
     pub metrics: IngestMetrics,
     kafka_up: Arc<AtomicBool>,
 }
@@ -59,6 +61,7 @@ impl App {
         kafka_up: Arc<AtomicBool>,
     ) -> Self {
         let in_flight = Semaphore::new(cfg.limits.max_in_flight);
+        let rate = guard::RateLimits::new(cfg.limits.rate_per_second, cfg.limits.burst);
         Self {
             cfg,
             producer,
@@ -67,6 +70,7 @@ impl App {
             webhooks,
             idempotency,
             in_flight,
+            rate,
             metrics,
             kafka_up,
         }
@@ -81,10 +85,6 @@ impl App {
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         self.auth
             .authorize(get("authorization"), get("x-api-key"), topic)
-            .map(|p| Caller {
-                tenant: (p.kind != crate::auth::PrincipalKind::Anonymous).then(|| p.tenant.clone()),
-                id: p.id,
-            })
             .map_err(|e| {
                 let status = if e.is_forbidden() {
                     StatusCode::FORBIDDEN
@@ -92,6 +92,14 @@ impl App {
                     StatusCode::UNAUTHORIZED
                 };
                 Reject::new(status, e.code(), e.to_string())
+            })
+            .and_then(|p| {
+                self.rate.check(&format!("{}/{}", p.tenant, p.id))?;
+                Ok(Caller {
+                    tenant: (p.kind != crate::auth::PrincipalKind::Anonymous)
+                        .then(|| p.tenant.clone()),
+                    id: p.id,
+                })
             })
     }
 }
