@@ -753,6 +753,47 @@ async fn callers_over_their_rate_get_429_and_refused_events_are_audited() {
     ingest.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_is_known_to_every_instance() {
+    let s = setup().await;
+    let (a, b) = (start(&s).await, start(&s).await);
+    let http = Client::new();
+    let body = serde_json::to_vec(&order(500)).unwrap();
+    let post = |base: &str| {
+        http.post(format!("{base}/v1/topics/{}/events", s.orders))
+            .header("x-api-key", API_KEY)
+            .header("idempotency-key", "shared-key")
+            .body(body.clone())
+            .send()
+    };
+    let first = post(&a.url).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    // At once to the other instance: the same answer, nothing new.
+    let second = post(&b.url).await.unwrap();
+    assert_eq!(
+        second
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    assert_eq!(second.json::<Value>().await.unwrap(), first);
+    let all = s
+        .kafka
+        .read_all_async(
+            &s.orders,
+            true,
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "one record for one key");
+    a.stop().await;
+    b.stop().await;
+}
+
 async fn python_path() -> std::path::PathBuf {
     let out = tokio::process::Command::new(repo_root().join("deploy/local/python"))
         .arg("path")

@@ -3,10 +3,11 @@
 //! that topic from the start and then follows it, so a repeated key gets the original answer
 //! after a restart and from any instance.
 //!
-//! Within one instance, requests with the same key wait for each other (striped locks). Two
-//! instances receiving the same key at the same moment can both produce: the window this
-//! leaves is the time between one instance's answer and the other reading it (milliseconds);
-//! event ids derived from the key let consumers drop such a duplicate.
+//! Within one instance, requests with the same key wait for each other (striped locks). A key
+//! this instance does not know makes it catch up with the topic first (read to the end offsets
+//! of that moment), so a repeat sent to another instance after the first answer finds it. Two
+//! instances receiving the same key at the same moment, both before either answered, can both
+//! produce; event ids derived from the key let consumers drop such a duplicate.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -47,6 +48,10 @@ pub enum IdempotencyError {
 /// The map every instance keeps, and how to add to it.
 pub struct Idempotency {
     answers: Arc<RwLock<HashMap<String, Answer>>>,
+    /// The next offset the reader will apply, per partition.
+    applied: watch::Receiver<HashMap<i32, i64>>,
+    consumer: Arc<BaseConsumer>,
+    partitions: Vec<i32>,
     stripes: Vec<Mutex<()>>,
     producer: Producer,
     cache: Arc<SchemaCache<RegistryClient>>,
@@ -112,30 +117,39 @@ impl Idempotency {
             ends.insert(*p, high);
         }
         consumer.assign(&tpl).map_err(|e| err(&e))?;
+        let consumer = Arc::new(consumer);
 
         let answers: Arc<RwLock<HashMap<String, Answer>>> = Arc::default();
-        let (loaded_tx, mut loaded_rx) = watch::channel(false);
+        let (applied_tx, applied) = watch::channel(HashMap::new());
         let handle = tokio::runtime::Handle::current();
         let reader = {
             let (answers, cache, topic) = (answers.clone(), cache.clone(), cfg.topic.clone());
+            let consumer = consumer.clone();
             std::thread::Builder::new()
                 .name("ingest-idempotency".into())
                 .spawn(move || {
                     follow(
-                        &consumer, &topic, ends, &answers, &cache, &handle, &loaded_tx, &shutdown,
+                        &consumer,
+                        &topic,
+                        &answers,
+                        &cache,
+                        &handle,
+                        &applied_tx,
+                        &shutdown,
                     );
                 })
                 .map_err(|e| err(&e))?
         };
-        let load = loaded_rx.wait_for(|loaded| *loaded);
-        tokio::time::timeout(Duration::from_secs(120), load)
+        wait_applied(applied.clone(), &ends, Duration::from_secs(120))
             .await
-            .map_err(|_| err(&format!("reading {} took more than 120 s", cfg.topic)))?
-            .map_err(|_| err(&"the idempotency reader stopped while loading"))?;
+            .map_err(|e| err(&format!("loading {}: {e}", cfg.topic)))?;
         let count = answers.read().map(|m| m.len()).unwrap_or(0);
         tracing::info!(topic = %cfg.topic, keys = count, "Idempotency keys loaded");
         Ok(Self {
             answers,
+            applied,
+            consumer,
+            partitions,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             producer,
             cache,
@@ -149,6 +163,42 @@ impl Idempotency {
     pub fn get(&self, key: &str, now_ms: i64) -> Option<Answer> {
         let map = self.answers.read().unwrap_or_else(|p| p.into_inner());
         map.get(key).filter(|a| a.expires_at_ms > now_ms).cloned()
+    }
+
+    /// The answer remembered for `key`, catching up with the topic first when this instance
+    /// does not know it (another instance may have answered it a moment ago).
+    pub async fn find(&self, key: &str) -> Option<Answer> {
+        if let Some(a) = self.get(key, weft_core::time::now_millis()) {
+            return Some(a);
+        }
+        if let Err(e) = self.sync(Duration::from_secs(2)).await {
+            tracing::warn!(error = %e, "Idempotency keys may lag behind other instances");
+        }
+        self.get(key, weft_core::time::now_millis())
+    }
+
+    /// Catches up with the topic: waits (at most `timeout`) until every answer written before
+    /// this call, by any instance, is applied. Called when a key is not known, so a repeat
+    /// sent to another instance right after the first answer still finds it.
+    pub async fn sync(&self, timeout: Duration) -> Result<(), String> {
+        let (consumer, topic, partitions) = (
+            self.consumer.clone(),
+            self.cfg.topic.clone(),
+            self.partitions.clone(),
+        );
+        let ends = tokio::task::spawn_blocking(move || {
+            let mut ends = HashMap::new();
+            for p in partitions {
+                let (_, high) = consumer
+                    .fetch_watermarks(&topic, p, Duration::from_secs(2))
+                    .map_err(|e| e.to_string())?;
+                ends.insert(p, high);
+            }
+            Ok::<_, String>(ends)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        wait_applied(self.applied.clone(), &ends, timeout).await
     }
 
     /// Serialises requests with the same key in this process.
@@ -221,63 +271,89 @@ impl Idempotency {
     }
 }
 
-/// Applies every record of the topic, says when the end seen at start is reached, and keeps
-/// following until `shutdown`.
-#[allow(clippy::too_many_arguments)]
+/// Waits until the reader has applied every partition up to `ends` (next offsets).
+async fn wait_applied(
+    mut applied: watch::Receiver<HashMap<i32, i64>>,
+    ends: &HashMap<i32, i64>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let done = |m: &HashMap<i32, i64>| {
+        ends.iter()
+            .all(|(p, end)| *end <= 0 || m.get(p).is_some_and(|n| n >= end))
+    };
+    match tokio::time::timeout(timeout, applied.wait_for(done)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => Err("the idempotency reader stopped".into()),
+        Err(_) => Err(format!("not caught up after {timeout:?}")),
+    }
+}
+
+/// Applies every record of the topic until `shutdown`, publishing how far it got.
 fn follow(
     consumer: &BaseConsumer,
     topic: &str,
-    mut ends: HashMap<i32, i64>,
     answers: &RwLock<HashMap<String, Answer>>,
     cache: &SchemaCache<RegistryClient>,
     rt: &tokio::runtime::Handle,
-    loaded: &watch::Sender<bool>,
+    applied: &watch::Sender<HashMap<i32, i64>>,
     shutdown: &CancellationToken,
 ) {
-    ends.retain(|_, high| *high > 0);
-    if ends.is_empty() {
-        let _ = loaded.send(true);
-    }
     while !shutdown.is_cancelled() {
-        let Some(msg) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let m = match msg {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, topic, "Reading the idempotency topic");
-                continue;
-            }
-        };
-        let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
-        match (key, m.payload()) {
-            (Some(k), None) => {
-                answers
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&k);
-            }
-            (Some(k), Some(v)) => match rt.block_on(decode(cache, v)) {
-                Ok(a) => {
-                    answers
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(k, a);
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
+                match (key, m.payload()) {
+                    (Some(k), None) => {
+                        answers
+                            .write()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&k);
+                    }
+                    (Some(k), Some(v)) => match rt.block_on(decode(cache, v)) {
+                        Ok(a) => {
+                            answers
+                                .write()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(k, a);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, offset = m.offset(), "Skipping an idempotency record")
+                        }
+                    },
+                    _ => {}
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, offset = m.offset(), "Skipping an idempotency record")
-                }
-            },
-            _ => {}
+                let (p, next) = (m.partition(), m.offset() + 1);
+                applied.send_if_modified(|map| raise(map, p, next));
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, topic, "Reading the idempotency topic"),
+            None => {}
         }
-        if let Some(high) = ends.get(&m.partition()) {
-            if m.offset() + 1 >= *high {
-                ends.remove(&m.partition());
-                if ends.is_empty() {
-                    let _ = loaded.send(true);
-                }
-            }
+        // The position also moves past what the client does not return, so waits finish.
+        if let Ok(pos) = consumer.position() {
+            let moved: Vec<(i32, i64)> = pos
+                .elements_for_topic(topic)
+                .iter()
+                .filter_map(|e| match e.offset() {
+                    Offset::Offset(o) => Some((e.partition(), o)),
+                    _ => None,
+                })
+                .collect();
+            applied.send_if_modified(|map| {
+                moved
+                    .iter()
+                    .fold(false, |changed, (p, o)| raise(map, *p, *o) || changed)
+            });
         }
+    }
+}
+
+fn raise(map: &mut HashMap<i32, i64>, partition: i32, next: i64) -> bool {
+    let e = map.entry(partition).or_insert(0);
+    if *e < next {
+        *e = next;
+        true
+    } else {
+        false
     }
 }
 

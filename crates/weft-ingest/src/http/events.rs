@@ -107,7 +107,7 @@ async fn handle(
         None => None,
     };
     if let Some(s) = &scoped {
-        if let Some(previous) = app.idempotency.get(s, weft_core::time::now_millis()) {
+        if let Some(previous) = app.idempotency.find(s).await {
             if previous.request_sha256 != request_sha {
                 return refuse(Reject::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -108,10 +108,11 @@ async fn handle(
         Some(s) => Some(app.idempotency.lock(s).await),
         None => None,
     };
-    if let Some(previous) = scoped
-        .as_ref()
-        .and_then(|s| app.idempotency.get(s, weft_core::time::now_millis()))
-    {
+    let previous = match &scoped {
+        Some(s) => app.idempotency.find(s).await,
+        None => None,
+    };
+    if let Some(previous) = previous {
         let mut r = json_response(
             StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
             &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
