@@ -115,15 +115,7 @@ async fn handle(
                     "this Idempotency-Key was used with a different request body",
                 ));
             }
-            let mut r = json_response(
-                StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
-                &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
-            );
-            r.headers_mut().insert(
-                "idempotent-replayed",
-                axum::http::HeaderValue::from_static("true"),
-            );
-            return r;
+            return replayed(&previous);
         }
     }
 
@@ -159,22 +151,9 @@ async fn handle(
     // Remember final answers (success and refusals of the input), not "try again later".
     if let (Some(s), Some(k)) = (&scoped, &idem_key) {
         if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
-            let now = weft_core::time::now_millis();
-            let window = i64::try_from(app.idempotency.window().as_millis()).unwrap_or(i64::MAX);
-            let remembered = Answer {
-                request_sha256: request_sha,
-                status: status.as_u16(),
-                body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
-                expires_at_ms: now.saturating_add(window),
-            };
             let route = format!("topics/{topic}");
-            if let Err(e) = app
-                .idempotency
-                .remember(s, k, &route, principal.tenant.as_deref(), remembered, now)
-                .await
-            {
-                tracing::warn!(error = %e, topic, "Could not remember an idempotency key");
-            }
+            let tenant = principal.tenant.as_deref();
+            remember(app, s, k, &route, tenant, request_sha, status, &answer).await;
         }
     }
     let mut r = json_response(status, &answer);
@@ -200,6 +179,66 @@ pub(crate) fn body_reject(app: &App, e: &axum::extract::rejection::BytesRejectio
         )
     } else {
         Reject::new(e.status(), "bad_body", e.body_text())
+    }
+}
+
+/// A JSON event as Avro in the Confluent wire format, or why it does not fit the schema.
+pub(crate) fn encode_event(
+    codec: &weft_schema::Codec,
+    schema_id: u32,
+    event: &Json,
+    opts: &JsonOptions,
+) -> Result<Vec<u8>, Reject> {
+    let value = codec.from_json(event, opts).map_err(|e| json_reject(&e))?;
+    codec.encode_framed(schema_id, &value).map_err(|e| {
+        Reject::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "schema_mismatch",
+            e.to_string(),
+        )
+    })
+}
+
+/// The answer remembered for an idempotency key, given again.
+pub(crate) fn replayed(previous: &Answer) -> Response {
+    let mut r = json_response(
+        StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
+        &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
+    );
+    r.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    r
+}
+
+/// Remembers a final answer for an idempotency key (a failure to do so is logged: the answer
+/// itself stands).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn remember(
+    app: &App,
+    scoped: &str,
+    key: &str,
+    route: &str,
+    tenant: Option<&str>,
+    request_sha256: String,
+    status: StatusCode,
+    answer: &Json,
+) {
+    let now = weft_core::time::now_millis();
+    let window = i64::try_from(app.idempotency.window().as_millis()).unwrap_or(i64::MAX);
+    let remembered = Answer {
+        request_sha256,
+        status: status.as_u16(),
+        body: Bytes::from(serde_json::to_vec(answer).unwrap_or_default()),
+        expires_at_ms: now.saturating_add(window),
+    };
+    if let Err(e) = app
+        .idempotency
+        .remember(scoped, key, route, tenant, remembered, now)
+        .await
+    {
+        tracing::warn!(error = %e, route, "Could not remember an idempotency key");
     }
 }
 
@@ -307,20 +346,7 @@ async fn produce_events(
     let mut pending = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let prepared = (|| {
-            let value = compiled
-                .codec
-                .from_json(event, &opts)
-                .map_err(|e| json_reject(&e))?;
-            let framed = compiled
-                .codec
-                .encode_framed(schema_id, &value)
-                .map_err(|e| {
-                    Reject::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "schema_mismatch",
-                        e.to_string(),
-                    )
-                })?;
+            let framed = encode_event(&compiled.codec, schema_id, event, &opts)?;
             let key = match (&query.key, &policy.key_field) {
                 (Some(k), _) => Some(Bytes::from(k.clone())),
                 (None, Some(path)) => Some(Bytes::from(key_at(event, path).ok_or_else(|| {
@@ -495,7 +521,7 @@ pub(crate) fn schema_reject(subject: &str, e: &weft_schema::SchemaError) -> Reje
 }
 
 /// The value at a dotted path of a JSON object, as key text.
-fn key_at(event: &Json, path: &str) -> Option<String> {
+pub(crate) fn key_at(event: &Json, path: &str) -> Option<String> {
     let mut v = event;
     for part in path.split('.') {
         v = v.get(part)?;
@@ -510,7 +536,7 @@ fn key_at(event: &Json, path: &str) -> Option<String> {
 
 /// An event id derived from the idempotency key and the event's index, so a duplicate that
 /// slipped past the key check still carries the same id.
-fn derived_id(key: &str, index: usize) -> EventId {
+pub(crate) fn derived_id(key: &str, index: usize) -> EventId {
     let digest = Sha256::new()
         .chain_update(key.as_bytes())
         .chain_update(index.to_be_bytes())

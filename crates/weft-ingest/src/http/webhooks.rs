@@ -15,9 +15,8 @@ use weft_kafka::OutRecord;
 use weft_schema::codec::JsonOptions;
 
 use super::error::{json as json_response, Reject};
-use super::events::{body_reject, header};
+use super::events::{body_reject, derived_id, encode_event, header, key_at, remember, replayed};
 use super::{App, Shared};
-use crate::idempotency::Answer;
 use crate::webhook::{Delivery, WebhookConfig};
 
 const ROUTE: &str = "webhooks";
@@ -113,15 +112,7 @@ async fn handle(
         None => None,
     };
     if let Some(previous) = previous {
-        let mut r = json_response(
-            StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
-            &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
-        );
-        r.headers_mut().insert(
-            "idempotent-replayed",
-            axum::http::HeaderValue::from_static("true"),
-        );
-        return Ok(r);
+        return Ok(replayed(&previous));
     }
 
     let (status, answer) = match produce(app, source, cfg, &delivery, headers, body).await {
@@ -133,21 +124,8 @@ async fn handle(
         }
     };
     if let (Some(s), Some(id)) = (&scoped, &delivery.delivery_id) {
-        let now = weft_core::time::now_millis();
-        let window = i64::try_from(app.idempotency.window().as_millis()).unwrap_or(i64::MAX);
-        let remembered = Answer {
-            request_sha256: request_sha,
-            status: status.as_u16(),
-            body: Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()),
-            expires_at_ms: now.saturating_add(window),
-        };
-        if let Err(e) = app
-            .idempotency
-            .remember(s, id, &format!("webhooks/{source}"), None, remembered, now)
-            .await
-        {
-            tracing::warn!(error = %e, source, "Could not remember a webhook delivery id");
-        }
+        let route = format!("webhooks/{source}");
+        remember(app, s, id, &route, None, request_sha, status, &answer).await;
     }
     Ok(json_response(status, &answer))
 }
@@ -192,27 +170,9 @@ async fn produce(
             || !app.cfg.mappings.contains_key(source),
         ..JsonOptions::default()
     };
-    let value = compiled
-        .codec
-        .from_json(&event, &opts)
-        .map_err(|e| super::events::json_reject(&e))?;
-    let framed = compiled
-        .codec
-        .encode_framed(schema_id, &value)
-        .map_err(|e| {
-            Reject::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "schema_mismatch",
-                e.to_string(),
-            )
-        })?;
+    let framed = encode_event(&compiled.codec, schema_id, &event, &opts)?;
     let id = match &delivery.delivery_id {
-        Some(d) => EventId::from(
-            uuid::Builder::from_custom_bytes(first16(&Sha256::digest(
-                format!("{source}/{d}").as_bytes(),
-            )))
-            .into_uuid(),
-        ),
+        Some(d) => derived_id(&format!("{source}/{d}"), 0),
         None => EventId::new(),
     };
     let mut h = Headers::with_capacity(8);
@@ -236,15 +196,7 @@ async fn produce(
     .write_to(&mut h);
     let key = policy
         .and_then(|p| p.key_field.as_deref())
-        .and_then(|path| {
-            let mut v = &event;
-            for part in path.split('.') {
-                v = v.get(part)?;
-            }
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_i64().map(|n| n.to_string()))
-        })
+        .and_then(|path| key_at(&event, path))
         .or_else(|| delivery.delivery_id.clone());
     let rec = OutRecord {
         topic: topic.into(),
@@ -279,14 +231,6 @@ async fn produce(
     Ok(
         json!({ "id": id.to_string(), "topic": topic, "partition": d.partition, "offset": d.offset }),
     )
-}
-
-fn first16(digest: &[u8]) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    for (dst, src) in b.iter_mut().zip(digest) {
-        *dst = *src;
-    }
-    b
 }
 
 /// Builds the event from a mapping: field → JSON pointer into the payload (`/repository/full_name`)
