@@ -32,7 +32,7 @@ WORKDIR /weft
 USER weft
 # Admin HTTP (/metrics, /health, /ready); set WEFT__ADMIN__LISTEN=0.0.0.0:9464 to reach it from outside.
 EXPOSE 9464
-# The schema registry (set WEFT__REGISTRY__LISTEN=0.0.0.0:8081).
-EXPOSE 8081
+# The schema registry (set WEFT__REGISTRY__LISTEN=0.0.0.0:8081) and ingest (WEFT__INGEST__LISTEN=0.0.0.0:8080).
+EXPOSE 8081 8080
 ENTRYPOINT ["weft"]
 CMD ["up"]
