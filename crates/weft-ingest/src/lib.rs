@@ -75,8 +75,10 @@ pub async fn start(
     }
     let auth = auth::Authenticator::new(&cfg.auth).map_err(|e| Error::Config(e.join("; ")))?;
     let webhooks = http::webhooks::Sources::new(&cfg.webhooks).map_err(Error::Config)?;
-    // A record the broker has not acknowledged when the request gives up is dropped by the
-    // producer too, so an answer of 503 never hides a record that lands later.
+    // The producer gives a record up (message.timeout.ms) shortly before the request gives
+    // up, so a 503 comes only after the producer stopped trying. A record the broker wrote
+    // whose acknowledgement was lost may still be on Kafka: its event id, derived from the
+    // Idempotency-Key when there is one, lets consumers drop the retry's duplicate.
     let mut kafka = kafka.clone();
     let timeout_ms = cfg
         .limits
@@ -136,7 +138,20 @@ pub async fn start(
             loop {
                 tokio::select! {
                     () = token.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(60)) => app.rate.shrink(),
+                    () = tokio::time::sleep(Duration::from_secs(60)) => {
+                        app.rate.shrink();
+                        // New schema versions are picked up within a minute.
+                        for (topic, policy) in &app.cfg.topics {
+                            let subject = policy
+                                .subject
+                                .clone()
+                                .unwrap_or_else(|| format!("{topic}-value"));
+                            app.schemas.forget_subject(&subject);
+                        }
+                        for w in &app.cfg.webhooks {
+                            app.schemas.forget_subject(&format!("{}-value", w.topic));
+                        }
+                    }
                 }
             }
         });

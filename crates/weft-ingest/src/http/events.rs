@@ -150,7 +150,7 @@ async fn handle(
     };
     // Remember final answers (success and refusals of the input), not "try again later".
     if let (Some(s), Some(k)) = (&scoped, &idem_key) {
-        if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
+        if is_final(status) {
             let route = format!("topics/{topic}");
             let tenant = principal.tenant.as_deref();
             remember(app, s, k, &route, tenant, request_sha, status, &answer).await;
@@ -197,6 +197,12 @@ pub(crate) fn encode_event(
             e.to_string(),
         )
     })
+}
+
+/// Whether an answer is final, so a repeat of the request gets it again: successes and
+/// refusals of the input are; "try again later" (429, 5xx) is not.
+pub(crate) fn is_final(status: StatusCode) -> bool {
+    status.as_u16() < 500 && status != StatusCode::TOO_MANY_REQUESTS
 }
 
 /// The answer remembered for an idempotency key, given again.

@@ -15,7 +15,9 @@ use weft_kafka::OutRecord;
 use weft_schema::codec::JsonOptions;
 
 use super::error::{json as json_response, Reject};
-use super::events::{body_reject, derived_id, encode_event, header, key_at, remember, replayed};
+use super::events::{
+    body_reject, derived_id, encode_event, header, is_final, key_at, remember, replayed,
+};
 use super::{App, Shared};
 use crate::webhook::{Delivery, WebhookConfig};
 
@@ -117,7 +119,7 @@ async fn handle(
 
     let (status, answer) = match produce(app, source, cfg, &delivery, headers, body).await {
         Ok(a) => (StatusCode::OK, a),
-        Err(r) if r.status == StatusCode::SERVICE_UNAVAILABLE => return Err(r),
+        Err(r) if !is_final(r.status) => return Err(r),
         Err(r) => {
             app.metrics.reject(ROUTE, r.code);
             (r.status, r.body())
