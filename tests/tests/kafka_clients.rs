@@ -27,9 +27,12 @@ async fn a_full_producer_queue_waits_instead_of_failing() {
     let producer = Producer::new(&cfg, "test", &ProducerOptions::default(), None).unwrap();
     let mut pending = Vec::new();
     for i in 0..5_000u32 {
+        let mut h = weft_core::Headers::new();
+        h.set("seq", i.to_string());
         let rec = OutRecord::new(topic.as_str())
             .key(format!("k{}", i % 7))
-            .value(i.to_be_bytes().to_vec());
+            .value(i.to_be_bytes().to_vec())
+            .headers(h);
         pending.push(
             producer
                 .send(&rec)
@@ -51,6 +54,11 @@ async fn a_full_producer_queue_waits_instead_of_failing() {
         .await
         .unwrap();
     assert_eq!(seen.len(), 5_000);
+    // Headers survive the retries after a full queue (they are handed back and sent again).
+    for r in &seen {
+        let seq: u32 = r.headers.get("seq").expect("header kept").parse().unwrap();
+        assert_eq!(r.value.as_deref(), Some(&seq.to_be_bytes()[..]));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,7 +245,8 @@ impl Producer {
 
     /// Enqueues a record whose delivery report goes to `completion`.
     pub(crate) async fn send_with(&self, rec: &OutRecord, completion: Completion) -> Result<()> {
-        let headers = to_owned_headers(&rec.headers);
+        // Built once and moved into the record; a record refused with QueueFull hands them back.
+        let mut headers = to_owned_headers(&rec.headers);
         let mut started: Option<Instant> = None;
         let mut pause = Duration::from_millis(1);
         let mut completion = Box::new(completion);
@@ -258,8 +259,8 @@ impl Producer {
             if let Some(v) = &rec.value {
                 br = br.payload(v.as_ref());
             }
-            if let Some(h) = &headers {
-                br = br.headers(h.clone());
+            if let Some(h) = headers.take() {
+                br = br.headers(h);
             }
             if let Some(p) = rec.partition {
                 br = br.partition(p);
@@ -275,6 +276,7 @@ impl Producer {
                         return Err(Error::QueueFull(self.queue_full_timeout));
                     }
                     completion = back.delivery_opaque;
+                    headers = back.headers;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
