@@ -46,17 +46,34 @@ impl Reject {
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({ "error": self })
     }
+
+    /// The JSON body, serialised.
+    pub fn body_bytes(&self) -> bytes::Bytes {
+        bytes::Bytes::from(serde_json::to_vec(&ErrorBody { error: self }).unwrap_or_default())
+    }
 }
 
 /// A JSON answer.
 pub fn json(status: StatusCode, body: &serde_json::Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut r = (status, bytes).into_response();
+    json_bytes(
+        status,
+        bytes::Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+    )
+}
+
+/// A JSON answer already serialised.
+pub fn json_bytes(status: StatusCode, body: bytes::Bytes) -> Response {
+    let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a Reject,
 }
 
 impl IntoResponse for Reject {

@@ -8,14 +8,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use weft_core::headers::{EventMeta, CONTENT_TYPE_AVRO};
 use weft_core::{EventId, Headers, TraceParent};
 use weft_kafka::OutRecord;
 use weft_schema::codec::JsonOptions;
 
-use super::error::{json as json_response, Reject};
+use super::error::{json_bytes, Reject};
 use super::{App, Shared};
 use crate::config::TopicPolicy;
 use crate::idempotency::Answer;
@@ -145,7 +145,7 @@ async fn handle(
                 )
                 .await;
             }
-            (r.status, r.body())
+            (r.status, r.body_bytes())
         }
     };
     // Remember final answers (success and refusals of the input), not "try again later".
@@ -156,7 +156,7 @@ async fn handle(
             remember(app, s, k, &route, tenant, request_sha, status, &answer).await;
         }
     }
-    let mut r = json_response(status, &answer);
+    let mut r = json_bytes(status, answer);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         r.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
@@ -207,9 +207,9 @@ pub(crate) fn is_final(status: StatusCode) -> bool {
 
 /// The answer remembered for an idempotency key, given again.
 pub(crate) fn replayed(previous: &Answer) -> Response {
-    let mut r = json_response(
+    let mut r = json_bytes(
         StatusCode::from_u16(previous.status).unwrap_or(StatusCode::OK),
-        &serde_json::from_slice(&previous.body).unwrap_or(Json::Null),
+        previous.body.clone(),
     );
     r.headers_mut().insert(
         "idempotent-replayed",
@@ -229,14 +229,14 @@ pub(crate) async fn remember(
     tenant: Option<&str>,
     request_sha256: String,
     status: StatusCode,
-    answer: &Json,
+    answer: &Bytes,
 ) {
     let now = weft_core::time::now_millis();
     let window = i64::try_from(app.idempotency.window().as_millis()).unwrap_or(i64::MAX);
     let remembered = Answer {
         request_sha256,
         status: status.as_u16(),
-        body: Bytes::from(serde_json::to_vec(answer).unwrap_or_default()),
+        body: answer.clone(),
         expires_at_ms: now.saturating_add(window),
     };
     if let Err(e) = app
@@ -289,7 +289,7 @@ async fn produce_events(
     body: &[u8],
     idem_key: Option<&str>,
     tenant: Option<&str>,
-) -> Result<(StatusCode, Json), Reject> {
+) -> Result<(StatusCode, Bytes), Reject> {
     let parsed: Json = serde_json::from_slice(body).map_err(|e| {
         Reject::new(
             StatusCode::BAD_REQUEST,
@@ -459,8 +459,8 @@ async fn produce_events(
 
 /// The status and body: a single event answers with its own result or error; a batch with
 /// every result by index — 200 when all were produced, 207 when some were, otherwise the
-/// status of the first failure.
-fn answer(topic: &str, single: bool, outcomes: Vec<Option<Outcome>>) -> (StatusCode, Json) {
+/// status of the first failure. Serialised straight from the outcomes (no JSON tree).
+fn answer(topic: &str, single: bool, outcomes: Vec<Option<Outcome>>) -> (StatusCode, Bytes) {
     let results: Vec<Outcome> = outcomes.into_iter().flatten().collect();
     let produced = results
         .iter()
@@ -475,39 +475,90 @@ fn answer(topic: &str, single: bool, outcomes: Vec<Option<Outcome>>) -> (StatusC
         (0, Some(s)) => s,
         (_, Some(_)) => StatusCode::MULTI_STATUS,
     };
-    let render = |i: usize, o: &Outcome| match o {
-        Outcome::Produced {
-            id,
-            partition,
-            offset,
-        } => json!({
-            "index": i, "id": id.to_string(), "topic": topic, "partition": partition, "offset": offset
-        }),
-        Outcome::Failed(r) => json!({ "index": i, "error": r }),
+    let body = if single {
+        match results.first() {
+            Some(Outcome::Failed(r)) => serde_json::to_vec(&ErrorItem {
+                index: None,
+                error: r,
+            }),
+            Some(Outcome::Produced {
+                id,
+                partition,
+                offset,
+            }) => serde_json::to_vec(&ProducedItem {
+                index: None,
+                id,
+                topic,
+                partition: *partition,
+                offset: *offset,
+            }),
+            None => Ok(b"null".to_vec()),
+        }
+    } else {
+        let items: Vec<Item<'_>> = results
+            .iter()
+            .enumerate()
+            .map(|(i, o)| match o {
+                Outcome::Produced {
+                    id,
+                    partition,
+                    offset,
+                } => Item::Produced(ProducedItem {
+                    index: Some(i),
+                    id,
+                    topic,
+                    partition: *partition,
+                    offset: *offset,
+                }),
+                Outcome::Failed(r) => Item::Failed(ErrorItem {
+                    index: Some(i),
+                    error: r,
+                }),
+            })
+            .collect();
+        serde_json::to_vec(&Batch {
+            produced,
+            failed: items.len() - produced,
+            results: items,
+        })
     };
-    if single {
-        let body = match results.first() {
-            Some(Outcome::Failed(r)) => r.body(),
-            Some(o) => {
-                let mut v = render(0, o);
-                if let Some(m) = v.as_object_mut() {
-                    m.remove("index");
-                }
-                v
-            }
-            None => Json::Null,
-        };
-        return (status, body);
-    }
-    let items: Vec<Json> = results
-        .iter()
-        .enumerate()
-        .map(|(i, o)| render(i, o))
-        .collect();
-    (
-        status,
-        json!({ "produced": produced, "failed": items.len() - produced, "results": items }),
-    )
+    (status, Bytes::from(body.unwrap_or_default()))
+}
+
+#[derive(serde::Serialize)]
+struct ProducedItem<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    #[serde(serialize_with = "display")]
+    id: &'a EventId,
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorItem<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    error: &'a Reject,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Produced(ProducedItem<'a>),
+    Failed(ErrorItem<'a>),
+}
+
+#[derive(serde::Serialize)]
+struct Batch<'a> {
+    produced: usize,
+    failed: usize,
+    results: Vec<Item<'a>>,
+}
+
+fn display<S: serde::Serializer>(v: &&EventId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 pub(crate) fn schema_reject(subject: &str, e: &weft_schema::SchemaError) -> Reject {
@@ -555,6 +606,7 @@ pub(crate) fn derived_id(key: &str, index: usize) -> EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn keys_from_dotted_paths() {
@@ -597,10 +649,15 @@ mod tests {
             answer("t", false, vec![bad(), bad()]).0,
             StatusCode::UNPROCESSABLE_ENTITY
         );
+        let parse = |b: Bytes| serde_json::from_slice::<Json>(&b).unwrap();
         let (s, body) = answer("t", true, vec![bad()]);
+        let body = parse(body);
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["code"], "wrong_type");
         let (_, body) = answer("t", false, vec![ok(), bad()]);
+        let body = parse(body);
+        assert_eq!(body["results"][0]["topic"], "t");
+        assert!(body["results"][0]["id"].as_str().is_some());
         assert_eq!(body["produced"], 1);
         assert_eq!(body["results"][1]["error"]["code"], "wrong_type");
     }

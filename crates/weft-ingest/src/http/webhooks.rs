@@ -14,7 +14,7 @@ use weft_core::{EventId, Headers, TraceParent};
 use weft_kafka::OutRecord;
 use weft_schema::codec::JsonOptions;
 
-use super::error::{json as json_response, Reject};
+use super::error::{json_bytes, Reject};
 use super::events::{
     body_reject, derived_id, encode_event, header, is_final, key_at, remember, replayed,
 };
@@ -118,18 +118,21 @@ async fn handle(
     }
 
     let (status, answer) = match produce(app, source, cfg, &delivery, headers, body).await {
-        Ok(a) => (StatusCode::OK, a),
+        Ok(a) => (
+            StatusCode::OK,
+            Bytes::from(serde_json::to_vec(&a).unwrap_or_default()),
+        ),
         Err(r) if !is_final(r.status) => return Err(r),
         Err(r) => {
             app.metrics.reject(ROUTE, r.code);
-            (r.status, r.body())
+            (r.status, r.body_bytes())
         }
     };
     if let (Some(s), Some(id)) = (&scoped, &delivery.delivery_id) {
         let route = format!("webhooks/{source}");
         remember(app, s, id, &route, None, request_sha, status, &answer).await;
     }
-    Ok(json_response(status, &answer))
+    Ok(json_bytes(status, answer))
 }
 
 async fn produce(
