@@ -9,6 +9,9 @@
 //! - `d_weft_resolving`: `ResolvingCodec::decode` (writer v1 → reader v2 with one added
 //!   defaulted field) + encode with v2;
 //! - `e_validate`: `Codec::validate` only.
+//! - `f_from_json_tree`: the record's JSON text parsed into a `serde_json::Value`, then
+//!   `Codec::from_json` (ingest's path per event);
+//! - `g_from_json_raw`: the same text through `Codec::from_json_raw` (no tree).
 //!
 //! `bench/codec.sh` runs this and turns criterion's estimates into a report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,7 +24,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use criterion::{criterion_group, Criterion, Throughput};
-use weft_schema::codec::{Codec, ResolvingCodec, Value};
+use weft_schema::codec::{Codec, JsonOptions, ResolvingCodec, Value};
 
 /// The `weft` binary runs every stage on mimalloc; measure with the same allocator.
 #[global_allocator]
@@ -123,6 +126,20 @@ fn bench(c: &mut Criterion) {
 
     g.bench_function("e_validate", |b| {
         b.iter(|| codec.validate(black_box(&body)).unwrap())
+    });
+
+    let text = serde_json::to_string(&codec.to_json(&sample()).unwrap()).unwrap();
+    let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+    let opts = JsonOptions::default();
+    assert_eq!(codec.from_json_raw(&raw, &opts).unwrap(), sample());
+    g.bench_function("f_from_json_tree", |b| {
+        b.iter(|| {
+            let tree: serde_json::Value = serde_json::from_str(black_box(&text)).unwrap();
+            codec.from_json(&tree, &opts).unwrap()
+        })
+    });
+    g.bench_function("g_from_json_raw", |b| {
+        b.iter(|| codec.from_json_raw(black_box(&raw), &opts).unwrap())
     });
 
     g.finish();

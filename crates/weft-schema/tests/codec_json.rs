@@ -229,6 +229,36 @@ impl Gen {
     }
 }
 
+/// [`Codec::from_json_raw`] on the JSON's text gives what [`Codec::from_json`] gives on the
+/// text parsed into a tree: the same value, or an error with the same code and message.
+/// Returns whether it was an error.
+fn same_from_text(codec: &Codec, json: &Json, opts: &JsonOptions) -> bool {
+    let text = serde_json::to_string(json).unwrap();
+    let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+    let Ok(tree) = serde_json::from_str::<Json>(&text) else {
+        // Deeper than serde_json builds trees: refused as too deep.
+        let e = codec.from_json_raw(&raw, opts).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep", "{e}");
+        return Default::default();
+    };
+    match (
+        codec.from_json(&tree, opts),
+        codec.from_json_raw(&raw, opts),
+    ) {
+        (Ok(a), Ok(b)) => {
+            // Debug, so NaN equals NaN.
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}");
+            false
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.kind().code(), b.kind().code(), "{text}");
+            assert_eq!(a.to_string(), b.to_string(), "{text}");
+            true
+        }
+        (a, b) => panic!("{text}: from_json {a:?}, from_json_raw {b:?}"),
+    }
+}
+
 #[test]
 fn generated_values_come_back_from_their_json() {
     let mut g = Gen::new(23);
@@ -254,6 +284,9 @@ fn generated_values_come_back_from_their_json() {
             assert_eq!(back, v, "{name} #{i}: {j}");
             // Through JSON text too, as far as serde_json reads its own text back: without
             // its `float_roundtrip` feature a double may come back one ulp off.
+            for opts in [JsonOptions::default(), lenient()] {
+                assert!(!same_from_text(&codec, &j, &opts), "{name} #{i}: {j}");
+            }
             let text = serde_json::to_string(&j).unwrap();
             let reparsed: Json = serde_json::from_str(&text).unwrap();
             if reparsed == j {
@@ -341,6 +374,26 @@ fn mutated_json_is_refused_cleanly() {
         let keys: Vec<String> = j.as_object().unwrap().keys().cloned().collect();
         let key = &keys[i % keys.len()];
         j[key] = replacements[i % replacements.len()].clone();
+        // Also a missing field and an unknown key, now and then.
+        let mut j2 = j.clone();
+        let obj = j2.as_object_mut().unwrap();
+        if i % 3 == 0 {
+            obj.remove(&keys[(i / 3) % keys.len()]);
+        }
+        if i % 5 == 0 {
+            obj.insert("zz_unknown".into(), json!({"a": [1, 2, {"b": null}]}));
+        }
+        for opts in [
+            JsonOptions::default(),
+            lenient(),
+            JsonOptions {
+                allow_unknown_fields: false,
+                fill_defaults: false,
+            },
+        ] {
+            same_from_text(&codec, &j, &opts);
+            same_from_text(&codec, &j2, &opts);
+        }
         match codec.from_json(&j, &JsonOptions::default()) {
             Ok(v) => {
                 codec.encode_to_vec(&v).unwrap();

@@ -72,6 +72,7 @@
 //! order of map entries, which a JSON object does not keep.
 
 mod decimal;
+mod seed;
 mod temporal;
 #[cfg(test)]
 mod tests;

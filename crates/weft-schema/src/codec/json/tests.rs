@@ -11,7 +11,32 @@ fn codec(schema: &str) -> Codec {
     Codec::parse(schema, &[]).unwrap_or_else(|e| panic!("schema {schema}: {e}"))
 }
 
+/// [`Codec::from_json_raw`] on the JSON's text gives what [`Codec::from_json`] gives on the
+/// text parsed into a tree: the same value, or an error with the same code and message.
+fn same_from_text(codec: &Codec, json: &Json, opts: &JsonOptions) {
+    let text = serde_json::to_string(json).unwrap();
+    let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+    let Ok(tree) = serde_json::from_str::<Json>(&text) else {
+        // Deeper than serde_json builds trees: refused as too deep.
+        let e = codec.from_json_raw(&raw, opts).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep", "{e}");
+        return Default::default();
+    };
+    match (
+        codec.from_json(&tree, opts),
+        codec.from_json_raw(&raw, opts),
+    ) {
+        (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}"),
+        (Err(a), Err(b)) => {
+            assert_eq!(a.kind().code(), b.kind().code(), "{text}");
+            assert_eq!(a.to_string(), b.to_string(), "{text}");
+        }
+        (a, b) => panic!("{text}: from_json {a:?}, from_json_raw {b:?}"),
+    }
+}
+
 fn read(schema: &str, json: Json) -> Value {
+    same_from_text(&codec(schema), &json, &JsonOptions::default());
     codec(schema)
         .from_json(&json, &JsonOptions::default())
         .unwrap_or_else(|e| panic!("{json} as {schema}: {e}"))
@@ -19,6 +44,7 @@ fn read(schema: &str, json: Json) -> Value {
 
 /// The error's code and message.
 fn refused_with(schema: &str, json: Json, opts: JsonOptions) -> (&'static str, String) {
+    same_from_text(&codec(schema), &json, &opts);
     match codec(schema).from_json(&json, &opts) {
         Ok(v) => panic!("{json} as {schema} was taken as {v:?}"),
         Err(e) => (e.kind().code(), e.to_string()),
@@ -1016,4 +1042,34 @@ fn error_codes_and_class() {
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(e.path().is_empty());
     assert_eq!(e.kind().code(), "wrong_type");
+}
+
+#[test]
+fn valid_json_text_takes_the_fast_path() {
+    let order = codec(ORDER);
+    let json = json!({"id": "o-1", "status": "PAID", "note": "x",
+        "customer": {"email": "a@b.c"}, "items": [{"sku": "s", "qty": 2}, {"sku": "t"}],
+        "tags": {"b": "2", "a": "1"}});
+    let timestamps = codec(
+        r#"{"type":"record","name":"T","fields":[
+        {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+        {"name":"day","type":{"type":"int","logicalType":"date"}},
+        {"name":"d","type":"double"},{"name":"f","type":"float"},
+        {"name":"u","type":{"type":"string","logicalType":"uuid"}}]}"#,
+    );
+    let t = json!({"at": "2026-11-22T11:00:00+01:00", "day": "2026-11-22", "d": 1.5, "f": 2,
+        "u": "123E4567-E89B-12D3-A456-426614174000"});
+    let before = super::seed::FALLBACKS.with(|n| n.get());
+    for (c, j) in [(&order, &json), (&timestamps, &t)] {
+        let raw = serde_json::value::to_raw_value(j).unwrap();
+        let fast = c.from_json_raw(&raw, &JsonOptions::default()).unwrap();
+        assert_eq!(fast, c.from_json(j, &JsonOptions::default()).unwrap());
+    }
+    assert_eq!(super::seed::FALLBACKS.with(|n| n.get()), before);
+    let raw = serde_json::value::to_raw_value(&json!({"id": 5})).unwrap();
+    let e = order
+        .from_json_raw(&raw, &JsonOptions::default())
+        .unwrap_err();
+    assert_eq!(e.to_string(), "id: expected a string, got 5");
+    assert_eq!(super::seed::FALLBACKS.with(|n| n.get()), before + 1);
 }
