@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use weft_core::headers::{EventMeta, CONTENT_TYPE_AVRO};
@@ -290,16 +291,19 @@ async fn produce_events(
     idem_key: Option<&str>,
     tenant: Option<&str>,
 ) -> Result<(StatusCode, Bytes), Reject> {
-    let parsed: Json = serde_json::from_slice(body).map_err(|e| {
+    // Each event stays JSON text (no tree); it is read straight into Avro values below.
+    let malformed = |e: serde_json::Error| {
         Reject::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("the body is not valid JSON: {e}"),
         )
-    })?;
-    let (events, single) = match parsed {
-        Json::Array(v) => (v, false),
-        other => (vec![other], true),
+    };
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let (events, single): (Vec<&RawValue>, bool) = if batch {
+        (serde_json::from_slice(body).map_err(malformed)?, false)
+    } else {
+        (vec![serde_json::from_slice(body).map_err(malformed)?], true)
     };
     if events.is_empty() {
         return Err(Reject::new(
@@ -352,17 +356,32 @@ async fn produce_events(
     let mut pending = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let prepared = (|| {
-            let framed = encode_event(&compiled.codec, schema_id, event, &opts)?;
-            let key = match (&query.key, &policy.key_field) {
-                (Some(k), _) => Some(Bytes::from(k.clone())),
-                (None, Some(path)) => Some(Bytes::from(key_at(event, path).ok_or_else(|| {
+            let value = compiled
+                .codec
+                .from_json_raw(event, &opts)
+                .map_err(|e| json_reject(&e))?;
+            let framed = compiled
+                .codec
+                .encode_framed(schema_id, &value)
+                .map_err(|e| {
                     Reject::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "missing_key",
-                        format!("the key field {path:?} is missing or not a string/number"),
+                        "schema_mismatch",
+                        e.to_string(),
                     )
-                    .at(path.clone())
-                })?)),
+                })?;
+            let key = match (&query.key, &policy.key_field) {
+                (Some(k), _) => Some(Bytes::from(k.clone())),
+                (None, Some(path)) => Some(Bytes::from(
+                    key_in(&compiled.codec, &value, path).ok_or_else(|| {
+                        Reject::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "missing_key",
+                            format!("the key field {path:?} is missing or not a string/number"),
+                        )
+                        .at(path.clone())
+                    })?,
+                )),
                 (None, None) => None,
             };
             let id = match idem_key {
@@ -415,7 +434,7 @@ async fn produce_events(
             Err(r) => {
                 app.metrics.reject(ROUTE, r.code);
                 if r.status == StatusCode::UNPROCESSABLE_ENTITY {
-                    let raw = Bytes::from(serde_json::to_vec(event).unwrap_or_default());
+                    let raw = Bytes::copy_from_slice(event.get().as_bytes());
                     super::guard::audit(
                         &app.producer,
                         app.cfg.rejects_topic.as_deref(),
@@ -574,6 +593,27 @@ pub(crate) fn schema_reject(subject: &str, e: &weft_schema::SchemaError) -> Reje
             "no_schema",
             format!("no usable schema for subject {subject:?}: {e}"),
         )
+    }
+}
+
+/// The value at a dotted path of an Avro record value, as key text (strings, numbers,
+/// booleans; through unions).
+fn key_in(
+    codec: &weft_schema::Codec,
+    value: &weft_schema::codec::Value,
+    path: &str,
+) -> Option<String> {
+    use weft_schema::codec::Value as V;
+    let mut v = codec.lookup(value, path)?;
+    while let V::Union(_, inner) = v {
+        v = inner;
+    }
+    match v {
+        V::String(s) => Some(s.clone()),
+        V::Int(n) => Some(n.to_string()),
+        V::Long(n) => Some(n.to_string()),
+        V::Boolean(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
