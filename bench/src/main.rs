@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
+mod ingest;
 mod latency;
 mod pipeline;
 mod prepare;
@@ -60,6 +61,13 @@ enum Command {
     Report(report::ReportArgs),
     /// Delete topics
     DeleteTopics { topics: Vec<String> },
+    /// Send copies of one record (key, value, headers) as fast as a plain producer can; print
+    /// one JSON line (the baseline of `bench/ingest.sh`)
+    ProduceCopies(ingest::ProduceCopiesArgs),
+    /// Print a topic's record count and end offsets (sums over its partitions) as JSON
+    EndOffsets(ingest::EndOffsetsArgs),
+    /// Create one topic, with topic configs
+    CreateTopic(ingest::CreateTopicArgs),
 }
 
 #[tokio::main]
@@ -89,6 +97,9 @@ async fn main() -> ExitCode {
         Command::Latency(a) => latency::run(&kafka, a).await,
         Command::Report(a) => report::run(a),
         Command::DeleteTopics { topics } => common::delete_topics(&kafka, &topics).await,
+        Command::ProduceCopies(a) => ingest::produce_copies(&kafka, a).await,
+        Command::EndOffsets(a) => ingest::end_offsets(&kafka, a).await,
+        Command::CreateTopic(a) => ingest::create_topic(&kafka, a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
