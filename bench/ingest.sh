@@ -572,8 +572,6 @@ PROFILE_PATTERNS = [
     ("  the body through `serde_json` (`from_slice`)", ("serde_json::de::from_slice",
                                                         "serde_json::de::from_trait")),
     ("  JSON → Avro values (`Codec::from_json_raw` / `from_json`)", "Codec>::from_json"),
-    ("  dropping `serde_json` values", ("drop_in_place<serde_json::value::Value",
-                                       "drop_in_place<[serde_json::value::Value")),
     ("  Avro encoding (`encode_framed`)", "encode_framed"),
     ("  `weft_kafka::Producer::send`", "Producer::send"),
     ("    librdkafka `rd_kafka_producev`", "rd_kafka_producev"),
