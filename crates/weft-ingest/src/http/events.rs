@@ -102,7 +102,12 @@ async fn handle(
             principal.tenant.as_deref().unwrap_or("-")
         )
     });
-    let request_sha = hex::encode(Sha256::digest(body));
+    // Only a request with an Idempotency-Key needs the hash of its body.
+    let request_sha = if scoped.is_some() {
+        hex::encode(Sha256::digest(body))
+    } else {
+        String::new()
+    };
     let _guard = match &scoped {
         Some(s) => Some(app.idempotency.lock(s).await),
         None => None,

@@ -309,35 +309,11 @@ fn timestamp(l: Logical) -> Option<(Unit, bool)> {
     })
 }
 
-/// A type's name as a union wrapper spells it: the full name of a named type, else the
-/// primitive (`long` for a `timestamp-millis`).
-fn type_name(node: &Node) -> &str {
-    if let Some(name) = &node.name {
-        return name;
-    }
-    match &node.kind {
-        Kind::Null => "null",
-        Kind::Boolean => "boolean",
-        Kind::Int => "int",
-        Kind::Long => "long",
-        Kind::Float => "float",
-        Kind::Double => "double",
-        Kind::Bytes => "bytes",
-        Kind::String => "string",
-        Kind::Fixed { .. } => "fixed",
-        Kind::Enum(_) => "enum",
-        Kind::Array(_) => "array",
-        Kind::Map(_) => "map",
-        Kind::Union(_) => "union",
-        Kind::Record(_) => "record",
-    }
-}
-
 /// A union branch as error messages list it: `string`, `long (timestamp-millis)`, `com.acme.Card`.
 fn branch_label(node: &Node) -> String {
     match node.logical {
-        Some(l) => format!("{} ({})", type_name(node), l.as_str()),
-        None => type_name(node).to_string(),
+        Some(l) => format!("{} ({})", node.type_name(), l.as_str()),
+        None => node.type_name().to_string(),
     }
 }
 
@@ -348,7 +324,7 @@ fn branch_named(nodes: &[Node], branches: &[NodeId], key: &str) -> Option<usize>
         let node = &nodes[*b as usize];
         match &node.name {
             Some(full) => full == key || full.rsplit('.').next() == Some(key),
-            None => type_name(node) == key,
+            None => node.type_name() == key,
         }
     })
 }
@@ -1064,7 +1040,7 @@ impl ToJson<'_> {
         if !misread {
             return Ok(j);
         }
-        let name = type_name(&self.nodes[branch as usize]);
+        let name = self.nodes[branch as usize].type_name();
         if branch_named(self.nodes, branches, name) != Some(b) {
             // Another branch has the same name (a `long` beside a `timestamp-millis`):
             // no wrapper can tell them apart.

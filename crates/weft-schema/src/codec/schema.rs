@@ -159,8 +159,14 @@ impl Node {
 
     /// The type's name as the schema spells it: `string`, `com.acme.Customer`.
     pub fn short_name(&self) -> String {
+        self.type_name().to_string()
+    }
+
+    /// [`Self::short_name`] without allocating: the full name of a named type, else the
+    /// primitive or complex type's keyword.
+    pub fn type_name(&self) -> &str {
         if let Some(name) = &self.name {
-            return name.clone();
+            return name;
         }
         match &self.kind {
             Kind::Null => "null",
@@ -178,7 +184,6 @@ impl Node {
             Kind::Union(_) => "union",
             Kind::Record(_) => "record",
         }
-        .to_string()
     }
 
     fn display_name(&self) -> &str {
