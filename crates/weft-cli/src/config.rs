@@ -5,6 +5,7 @@ use weft_ingest::IngestConfig;
 use weft_kafka::KafkaConfig;
 use weft_pipe::PipeConfig;
 use weft_registry::RegistryConfig;
+use weft_route::FlowsConfig;
 use weft_runtime::{AdminConfig, LogConfig, ShutdownConfig, Validate};
 use weft_schema::RegistryClientConfig;
 
@@ -25,6 +26,8 @@ pub struct WeftConfig {
     pub ingest: IngestConfig,
     /// How services and operator commands reach the schema registry (Weft's or Confluent's).
     pub schema_registry: RegistryClientConfig,
+    /// Flows (`weft run transform|route`, `weft flows ...`): where the flow files are.
+    pub flows: FlowsConfig,
 }
 
 impl Validate for WeftConfig {

@@ -7,6 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod contracts;
+mod flows_cmd;
 mod registry_rest;
 mod schemas_cmd;
 mod serve;
@@ -53,6 +54,10 @@ enum Command {
     /// subjects by the topic files.
     #[command(subcommand)]
     Schemas(schemas_cmd::SchemasCommand),
+    /// Flows: list and check the flow files of `flows/`, run their fixture cases without
+    /// Kafka, or show what a flow would do to the newest records of its input.
+    #[command(subcommand)]
+    Flows(flows_cmd::FlowsCommand),
     /// Checks the configuration and prints it (secrets redacted).
     Config,
 }
@@ -82,8 +87,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Up => serve::run(cfg, <Service as clap::ValueEnum>::value_variants()).await,
             Command::Produce(args) => tools::produce(&cfg.kafka, args).await,
             Command::Consume(args) => {
-                let kafka = cfg.kafka.clone();
-                let n = tokio::task::spawn_blocking(move || tools::consume(&kafka, args)).await?;
+                let (kafka, sr) = (cfg.kafka.clone(), cfg.schema_registry.clone());
+                let n =
+                    tokio::task::spawn_blocking(move || tools::consume(&kafka, &sr, args)).await?;
                 match n {
                     Ok(n) => {
                         eprintln!("{n} records");
@@ -96,6 +102,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Command::Topics(cmd) => return topics::run(&cfg.kafka, cmd).await,
             Command::Schemas(cmd) => schemas_cmd::run(&cfg.schema_registry, cmd).await,
+            Command::Flows(cmd) => {
+                return flows_cmd::run(&cfg.flows, &cfg.kafka, &cfg.schema_registry, cmd).await
+            }
             Command::Config => {
                 println!("{cfg:#?}");
                 Ok(())

@@ -18,6 +18,10 @@ pub enum Service {
     Ingest,
     /// Copies records between topics (`[[pipes]]`).
     Pipe,
+    /// The flows of `flows/` that transform (field mappings, programs) and route.
+    Transform,
+    /// The flows of `flows/` that only route (no transform).
+    Route,
 }
 
 pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
@@ -152,6 +156,8 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                     });
                 }
             }
+            // Flows are started below, once for both services.
+            Service::Transform | Service::Route => {}
             Service::Pipe => {
                 if cfg.pipes.is_empty() {
                     if services.len() == 1 {
@@ -175,6 +181,72 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                         r.set_not_ready("pipe", format!("stopped: {e}"));
                     }
                     result
+                });
+            }
+        }
+    }
+    if services.contains(&Service::Transform) || services.contains(&Service::Route) {
+        let selection = match (
+            services.contains(&Service::Transform),
+            services.contains(&Service::Route),
+        ) {
+            (true, true) => weft_route::Selection::All,
+            (true, false) => weft_route::Selection::Transforming,
+            _ => weft_route::Selection::RoutingOnly,
+        };
+        let only = services.len() == 1;
+        if !cfg.flows.is_configured() {
+            if only {
+                bail!(
+                    "no flows: {} is not a folder (flows.dir in weft.toml)",
+                    cfg.flows.dir.display()
+                );
+            }
+        } else {
+            let flows = crate::flows_cmd::load_flows(&cfg.flows, None)?;
+            let selected: Vec<_> = flows
+                .into_iter()
+                .filter(|f| selection.includes(f))
+                .collect();
+            if selected.is_empty() && only {
+                bail!("no flows of that kind in {}", cfg.flows.dir.display());
+            }
+            let fm = weft_route::FlowMetrics::register(&registry)
+                .context("registering the flow metrics")?;
+            for flow in selected {
+                let flow = std::sync::Arc::new(flow);
+                let ready = format!("flow:{}", flow.name);
+                readiness.declare(&ready, "starting");
+                let (kafka, sr, m, fm, t, r) = (
+                    cfg.kafka.clone(),
+                    cfg.schema_registry.clone(),
+                    metrics.clone(),
+                    fm.clone(),
+                    token.clone(),
+                    readiness.clone(),
+                );
+                let instance = instance.clone();
+                running.spawn(&ready.clone(), async move {
+                    r.set_ready(&ready);
+                    let name = flow.name.clone();
+                    let result = weft_route::run_flow(
+                        &kafka,
+                        flow,
+                        &sr,
+                        &instance,
+                        loop_drain,
+                        Some(m),
+                        Some(fm),
+                        t,
+                    )
+                    .await;
+                    // A flow that stops on a fatal error stays stopped and says so on /ready;
+                    // the other flows and services go on.
+                    if let Err(e) = result {
+                        tracing::error!(flow = %name, error = %e, "Flow stopped on a fatal error");
+                        r.set_not_ready(&ready, format!("stopped: {e}"));
+                    }
+                    Ok::<(), String>(())
                 });
             }
         }

@@ -54,6 +54,10 @@ pub struct ConsumeArgs {
     /// Read from the end instead of the beginning.
     #[arg(long)]
     pub latest: bool,
+    /// Decode Avro values in the Confluent wire format with their writer schema from the
+    /// registry (`schema_registry.url`) and print them as JSON.
+    #[arg(long)]
+    pub decode: bool,
 }
 
 /// Produces records and prints where each landed.
@@ -147,7 +151,19 @@ fn json_field(value: &[u8], path: &str) -> anyhow::Result<String> {
 }
 
 /// Prints records of a topic as JSON lines, from the beginning (or the end), without a group.
-pub fn consume(kafka: &KafkaConfig, args: ConsumeArgs) -> anyhow::Result<usize> {
+pub fn consume(
+    kafka: &KafkaConfig,
+    registry: &weft_schema::RegistryClientConfig,
+    args: ConsumeArgs,
+) -> anyhow::Result<usize> {
+    let decoder = if args.decode {
+        Some((
+            weft_schema::SchemaCache::from_config(registry)?,
+            tokio::runtime::Handle::current(),
+        ))
+    } else {
+        None
+    };
     let consumer: BaseConsumer = kafka
         .client_config(Role::Consumer, "cli")
         .set("enable.auto.commit", "false")
@@ -184,7 +200,16 @@ pub fn consume(kafka: &KafkaConfig, args: ConsumeArgs) -> anyhow::Result<usize> 
         let m = r.context("consuming")?;
         last = Instant::now();
         count += 1;
-        writeln!(out, "{}", record_json(&m))?;
+        let mut json = record_json(&m);
+        if let (Some((cache, rt)), Some(v)) = (&decoder, m.payload()) {
+            // Decoded where it decodes; anything else stays as the bytes were printed.
+            if let Ok((_, schema, value)) = rt.block_on(cache.decode(v)) {
+                if let Ok(j) = schema.codec.to_json(&value) {
+                    json["value"] = j;
+                }
+            }
+        }
+        writeln!(out, "{json}")?;
     }
     Ok(count)
 }

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod ids;
 pub mod secret;
 pub mod time;
+pub mod topic;
 pub mod trace;
 pub mod wire;
 

@@ -35,9 +35,6 @@ pub const CLEANUP_POLICY: &str = "cleanup.policy";
 pub const RETENTION_MS: &str = "retention.ms";
 pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 
-/// Kafka's longest topic name.
-const MAX_TOPIC_NAME: usize = 249;
-
 const TOP_KEYS: &[&str] = &[
     "name",
     "description",
@@ -439,30 +436,7 @@ pub fn parse_with(
     }
 }
 
-/// A Kafka topic name: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub fn check_topic_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if name == "." || name == ".." {
-        return Err(format!("{name:?} is not a legal topic name"));
-    }
-    if name.len() > MAX_TOPIC_NAME {
-        return Err(format!(
-            "{} characters; Kafka allows at most {MAX_TOPIC_NAME}",
-            name.len()
-        ));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "{name:?} has {c:?}; topic names use only letters, digits, '.', '_' and '-'"
-        ));
-    }
-    Ok(())
-}
+pub use weft_core::topic::check_name as check_topic_name;
 
 /// An Avro full name: dot-separated names, each `[A-Za-z_][A-Za-z0-9_]*`.
 fn check_full_name(name: &str) -> Result<(), String> {

@@ -51,24 +51,7 @@ pub fn check_template(template: &str, allowed: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Kafka's rules for topic names: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub fn check_topic_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 249 {
-        return Err(format!("topic name {name:?} must have 1 to 249 characters"));
-    }
-    if name == "." || name == ".." {
-        return Err(format!("topic name {name:?} is not allowed"));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "topic name {name:?} has {c:?}; only letters, digits, '.', '_' and '-' are allowed"
-        ));
-    }
-    Ok(())
-}
+pub use weft_core::topic::check_name as check_topic_name;
 
 /// The destination topic of `input_topic` for a `to` template.
 pub fn render_to(to: &str, input_topic: &str) -> String {

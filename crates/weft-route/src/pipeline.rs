@@ -1,0 +1,227 @@
+//! A flow on Kafka: the processor the consumer loop runs per record (decode, decide, encode,
+//! emit) and the start-up checks that need the registry.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use weft_core::{ErrorCode, StageError};
+use weft_kafka::{Emitter, OutRecord, Processor, Record};
+use weft_schema::{ReaderSchema, SchemaCache, SchemaError, SchemaSource};
+
+use crate::engine::Decision;
+use crate::events::FlowMetrics;
+use crate::flow::Flow;
+use crate::logic::{output_headers, render_subject};
+
+/// One flow's processor.
+pub struct FlowProcessor<S = weft_schema::RegistryClient> {
+    flow: Arc<Flow>,
+    schemas: Arc<SchemaCache<S>>,
+    reader: ReaderSchema,
+    /// The output schema's id under each destination's subject.
+    output_ids: HashMap<Arc<str>, u32>,
+    metrics: Option<FlowMetrics>,
+}
+
+impl<S: SchemaSource + 'static> FlowProcessor<S> {
+    /// Registers (or finds) the flow's output schema under every destination's subject, as
+    /// Confluent's serializers do by default, and plans reading with the flow's input schema.
+    pub async fn prepare(
+        flow: Arc<Flow>,
+        schemas: Arc<SchemaCache<S>>,
+        metrics: Option<FlowMetrics>,
+    ) -> Result<Self, String> {
+        let mut output_ids = HashMap::new();
+        if let (Some(output), Some(spec)) = (&flow.output, &flow.spec.output) {
+            for topic in flow.destinations() {
+                let subject = render_subject(&spec.subject, &topic);
+                let id = schemas.register(&subject, &output.text).await.map_err(|e| {
+                    format!(
+                        "flow {}: registering {} under subject {subject} (destination {topic}): {e}",
+                        flow.name, output.name
+                    )
+                })?;
+                output_ids.insert(topic, id);
+            }
+        }
+        let reader = ReaderSchema::new(flow.input.codec.clone());
+        Ok(Self {
+            flow,
+            schemas,
+            reader,
+            output_ids,
+            metrics,
+        })
+    }
+
+    /// A processor that only decodes and decides (`weft flows dry-run`): nothing is
+    /// registered, and [`Processor::process`] would fail for lack of output schema ids.
+    pub fn for_dry_run(flow: Arc<Flow>, schemas: Arc<SchemaCache<S>>) -> Self {
+        let reader = ReaderSchema::new(flow.input.codec.clone());
+        Self {
+            flow,
+            schemas,
+            reader,
+            output_ids: HashMap::new(),
+            metrics: None,
+        }
+    }
+
+    pub fn flow(&self) -> &Arc<Flow> {
+        &self.flow
+    }
+
+    fn count(&self, outcome: &str) {
+        if let Some(m) = &self.metrics {
+            m.events
+                .with_label_values(&[&self.flow.name, outcome])
+                .inc();
+        }
+    }
+
+    /// Decodes and decides one record (no output yet): what `flows dry-run` shows.
+    pub async fn decide(&self, record: &Record) -> Result<Option<Decision>, StageError> {
+        let Some(value) = record.value.as_deref() else {
+            return Ok(None);
+        };
+        let (_, input) = self
+            .schemas
+            .decode_as(value, &self.reader)
+            .await
+            .map_err(|e| schema_error(&e, &self.flow.input.name))?;
+        let metadata = if self.flow.uses_metadata {
+            weft_transform::program::kafka_metadata(
+                &record.topic,
+                record.partition,
+                record.offset,
+                record.timestamp_ms,
+                record.key.as_deref(),
+                &record.headers,
+            )
+        } else {
+            vrl::value::Value::Null
+        };
+        self.flow.decide(input, &metadata).map(Some)
+    }
+}
+
+/// A registry or decoding failure, classified: an unknown id, bytes that do not decode and a
+/// writer schema that cannot be read as the flow's input are the record's fault (dead letter);
+/// an unreachable registry is not (retried).
+fn schema_error(e: &SchemaError, input: &str) -> StageError {
+    let mut s = StageError::from_classified(e);
+    if matches!(e, SchemaError::Incompatible { .. }) {
+        s.message = format!("cannot be read as the flow's input schema {input}: {e}");
+    }
+    s
+}
+
+impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
+    async fn process(&self, record: &Record, out: &mut Emitter) -> Result<(), StageError> {
+        let decision = match self.decide(record).await? {
+            Some(d) => d,
+            None => {
+                // A tombstone: every destination hears of the deletion (compacted views).
+                if record.key.is_none() {
+                    return Err(StageError::new(
+                        ErrorCode::BadMagicByte,
+                        "the value is null and the record has no key (not a tombstone)",
+                    ));
+                }
+                for topic in self.flow.destinations() {
+                    let mut o = OutRecord::forward(record, topic);
+                    o.headers = output_headers(
+                        &record.headers,
+                        &record.topic,
+                        record.partition,
+                        record.offset,
+                        None,
+                    );
+                    out.emit(o);
+                }
+                self.count("tombstone");
+                return Ok(());
+            }
+        };
+        let (event, reencode, outputs) = match decision {
+            Decision::Filtered { by } => {
+                self.count(if by == "program" {
+                    "filtered_by_program"
+                } else {
+                    "filtered_by_default"
+                });
+                return Ok(());
+            }
+            Decision::Routed {
+                event,
+                reencode,
+                outputs,
+            } => (event, reencode, outputs),
+        };
+        // Encoded once per schema id (destinations usually share one).
+        let mut encoded: Vec<(u32, Bytes)> = Vec::with_capacity(1);
+        let codec = &self.flow.event_schema().codec;
+        for o in outputs {
+            let (value, schema_id) = if reencode {
+                let id = *self.output_ids.get(&o.topic).ok_or_else(|| {
+                    StageError::new(
+                        ErrorCode::Internal,
+                        format!("no output schema id for destination {}", o.topic),
+                    )
+                })?;
+                let bytes = match encoded.iter().find(|(i, _)| *i == id) {
+                    Some((_, b)) => b.clone(),
+                    None => {
+                        let b = Bytes::from(codec.encode_framed(id, &event).map_err(|e| {
+                            StageError::new(
+                                ErrorCode::SchemaMismatch,
+                                format!(
+                                    "the output does not fit {}: {e}",
+                                    self.flow.event_schema().name
+                                ),
+                            )
+                        })?);
+                        encoded.push((id, b.clone()));
+                        b
+                    }
+                };
+                (Some(bytes), Some(id))
+            } else {
+                (record.value.clone(), None)
+            };
+            let mut headers = output_headers(
+                &record.headers,
+                &record.topic,
+                record.partition,
+                record.offset,
+                schema_id,
+            );
+            for (k, v) in o.headers {
+                headers.set(&k, v);
+            }
+            if let Some(m) = &self.metrics {
+                m.outputs
+                    .with_label_values(&[
+                        self.flow.name.as_str(),
+                        o.route.as_str(),
+                        o.topic.as_ref(),
+                    ])
+                    .inc();
+            }
+            out.emit(OutRecord {
+                topic: o.topic,
+                partition: None,
+                key: match o.key {
+                    None => record.key.clone(),
+                    Some(k) => k.map(Bytes::from),
+                },
+                value,
+                headers,
+                timestamp_ms: record.timestamp_ms,
+            });
+        }
+        self.count("routed");
+        Ok(())
+    }
+}

@@ -1,0 +1,763 @@
+//! Explicit casts between scalar types (`cast = "<type>"`) and masks, planned at compile time
+//! as one [`CastOp`] per field and run on decoded values.
+//!
+//! | from → to | how |
+//! |---|---|
+//! | number → number | `int`/`long`/`float`/`double`; narrowing is checked (range, fraction) |
+//! | number, boolean → string | decimal text (`12`, `1.5`, `NaN`, `Infinity`), `true`/`false` |
+//! | string → number, boolean | parsed (`"12"`, `"1.5e3"`); `true`/`false` exactly |
+//! | string ↔ bytes | UTF-8 (bytes that are not UTF-8 fail) |
+//! | string ↔ enum, enum → enum | by symbol; an unknown symbol takes the enum's default, else fails |
+//! | string ↔ `timestamp-*` | RFC 3339, any offset, normalised to UTC; written `2026-11-22T10:00:00.000Z` with the unit's digits |
+//! | int, long ↔ `timestamp-*` | units since the epoch, taken as they are |
+//! | `timestamp-*` → `timestamp-*` | rescaled (finer → coarser rounds towards the past) |
+//! | string ↔ `date` | `YYYY-MM-DD`; int, long ↔ `date` as days since 1970-01-01 |
+//! | string → `uuid` | canonical 8-4-4-4-12 hex text, stored lower-case |
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+use weft_schema::codec::{Kind, Logical, NodeRef, Value};
+
+use super::quote;
+
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// The unit of a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl Unit {
+    fn nanos(self) -> i64 {
+        match self {
+            Self::Millis => 1_000_000,
+            Self::Micros => 1_000,
+            Self::Nanos => 1,
+        }
+    }
+
+    fn digits(self) -> usize {
+        match self {
+            Self::Millis => 3,
+            Self::Micros => 6,
+            Self::Nanos => 9,
+        }
+    }
+}
+
+/// A type casts convert between: a primitive, or a logical type on one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    String,
+    Bytes,
+    Enum,
+    /// `date` on an int.
+    Date,
+    /// `timestamp-*` (`local` for `local-timestamp-*`) on a long.
+    Timestamp(Unit, bool),
+    /// `uuid` on a string.
+    Uuid,
+}
+
+/// Every name `cast` accepts (besides an enum's own name).
+pub(crate) const CAST_NAMES: &[&str] = &[
+    "string",
+    "bytes",
+    "int",
+    "long",
+    "float",
+    "double",
+    "boolean",
+    "enum",
+    "date",
+    "timestamp-millis",
+    "timestamp-micros",
+    "timestamp-nanos",
+    "local-timestamp-millis",
+    "local-timestamp-micros",
+    "local-timestamp-nanos",
+    "uuid",
+];
+
+impl Scalar {
+    /// The scalar a node holds, if casts can convert it.
+    pub(crate) fn of(node: NodeRef<'_>) -> Option<Self> {
+        use Logical as L;
+        Some(match (node.kind(), node.logical()) {
+            (Kind::Boolean, None) => Self::Boolean,
+            (Kind::Int, None) => Self::Int,
+            (Kind::Int, Some(L::Date)) => Self::Date,
+            (Kind::Long, None) => Self::Long,
+            (Kind::Long, Some(L::TimestampMillis)) => Self::Timestamp(Unit::Millis, false),
+            (Kind::Long, Some(L::TimestampMicros)) => Self::Timestamp(Unit::Micros, false),
+            (Kind::Long, Some(L::TimestampNanos)) => Self::Timestamp(Unit::Nanos, false),
+            (Kind::Long, Some(L::LocalTimestampMillis)) => Self::Timestamp(Unit::Millis, true),
+            (Kind::Long, Some(L::LocalTimestampMicros)) => Self::Timestamp(Unit::Micros, true),
+            (Kind::Long, Some(L::LocalTimestampNanos)) => Self::Timestamp(Unit::Nanos, true),
+            (Kind::Float, None) => Self::Float,
+            (Kind::Double, None) => Self::Double,
+            (Kind::String, None) => Self::String,
+            (Kind::String, Some(L::Uuid)) => Self::Uuid,
+            (Kind::Bytes, None) => Self::Bytes,
+            (Kind::Enum(_), _) => Self::Enum,
+            _ => return None,
+        })
+    }
+
+    /// The name `cast` uses for it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Boolean => "boolean",
+            Self::Int => "int",
+            Self::Long => "long",
+            Self::Float => "float",
+            Self::Double => "double",
+            Self::String => "string",
+            Self::Bytes => "bytes",
+            Self::Enum => "enum",
+            Self::Date => "date",
+            Self::Timestamp(Unit::Millis, false) => "timestamp-millis",
+            Self::Timestamp(Unit::Micros, false) => "timestamp-micros",
+            Self::Timestamp(Unit::Nanos, false) => "timestamp-nanos",
+            Self::Timestamp(Unit::Millis, true) => "local-timestamp-millis",
+            Self::Timestamp(Unit::Micros, true) => "local-timestamp-micros",
+            Self::Timestamp(Unit::Nanos, true) => "local-timestamp-nanos",
+            Self::Uuid => "uuid",
+        }
+    }
+
+    /// Whether `cast = name` names this node's type (an enum also by its full or simple name).
+    pub(crate) fn named(node: NodeRef<'_>, name: &str) -> bool {
+        match Self::of(node) {
+            Some(Self::Enum) => {
+                name == "enum"
+                    || node
+                        .name()
+                        .is_some_and(|n| n == name || n.rsplit('.').next() == Some(name))
+            }
+            Some(s) => s.name() == name,
+            None => false,
+        }
+    }
+
+    fn num(self) -> Option<Num> {
+        match self {
+            Self::Int => Some(Num::I32),
+            Self::Long => Some(Num::I64),
+            Self::Float => Some(Num::F32),
+            Self::Double => Some(Num::F64),
+            _ => None,
+        }
+    }
+}
+
+/// A numeric output type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Num {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Num {
+    fn name(self) -> &'static str {
+        match self {
+            Self::I32 => "an int",
+            Self::I64 => "a long",
+            Self::F32 => "a float",
+            Self::F64 => "a double",
+        }
+    }
+}
+
+/// One conversion, planned at compile time. The input is the non-null value (unions already
+/// unwrapped); the output is the output branch's value (wrapped afterwards).
+#[derive(Debug, Clone)]
+pub(crate) enum CastOp {
+    /// The value is already of the output type (`long` → `timestamp-millis`, `uuid` → `string`).
+    Same,
+    Num(Num),
+    NumToString,
+    BoolToString,
+    StringToNum(Num),
+    StringToBool,
+    StringToBytes,
+    BytesToString,
+    StringToEnum(Box<EnumTarget>),
+    EnumToString(Box<[String]>),
+    /// Input symbol index → output symbol index (`None`: unknown there, no default).
+    EnumToEnum {
+        map: Box<[Option<u32>]>,
+        symbols: Box<[String]>,
+    },
+    StringToTimestamp(Unit, bool),
+    TimestampToString(Unit, bool),
+    TimestampToTimestamp {
+        from: Unit,
+        to: Unit,
+    },
+    StringToDate,
+    DateToString,
+    StringToUuid,
+}
+
+/// An output enum, for symbols given as text.
+#[derive(Debug, Clone)]
+pub(crate) struct EnumTarget {
+    lookup: HashMap<String, u32>,
+    default: Option<u32>,
+    symbols: Box<[String]>,
+}
+
+impl EnumTarget {
+    pub(crate) fn new(node: NodeRef<'_>) -> Self {
+        let default = match node.kind() {
+            Kind::Enum(e) => e.default,
+            _ => None,
+        };
+        let symbols: Box<[String]> = node.symbols().into();
+        let lookup = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
+        Self {
+            lookup,
+            default,
+            symbols,
+        }
+    }
+
+    /// The symbol's index, or the default's; `strict` refuses unknown symbols even with a
+    /// default (constants in the flow file).
+    pub(crate) fn index(&self, symbol: &str, strict: bool) -> Result<u32, Fail> {
+        match self.lookup.get(symbol) {
+            Some(i) => Ok(*i),
+            None => match self.default {
+                Some(d) if !strict => Ok(d),
+                _ => Err(Fail::cast(format!(
+                    "{} is not one of {}",
+                    quote(symbol),
+                    symbol_list(&self.symbols)
+                ))),
+            },
+        }
+    }
+}
+
+/// Why a run-time conversion failed, before the field's context is added (boxed, so results
+/// on the hot path stay small).
+#[derive(Debug)]
+pub(crate) struct Fail(Box<Failure>);
+
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    /// The value does not have the input schema's shape.
+    pub(crate) mismatch: bool,
+}
+
+impl Fail {
+    #[cold]
+    pub(crate) fn cast(message: String) -> Self {
+        Self(Box::new(Failure {
+            message,
+            mismatch: false,
+        }))
+    }
+
+    #[cold]
+    pub(crate) fn mismatch(expected: &str, got: &Value) -> Self {
+        Self::shape(format!(
+            "expected {expected}, got {} (the value does not fit the input schema)",
+            got.kind_name()
+        ))
+    }
+
+    /// The value does not have the input schema's shape.
+    #[cold]
+    pub(crate) fn shape(message: String) -> Self {
+        Self(Box::new(Failure {
+            message,
+            mismatch: true,
+        }))
+    }
+
+    pub(crate) fn into_inner(self) -> Failure {
+        *self.0
+    }
+}
+
+/// Plans the cast from `from` to `to`, if one exists.
+pub(crate) fn plan(
+    from: Scalar,
+    to: Scalar,
+    to_node: NodeRef<'_>,
+    from_node: NodeRef<'_>,
+) -> Option<CastOp> {
+    use Scalar as S;
+    Some(match (from, to) {
+        (S::Enum, S::Enum) => {
+            let target = EnumTarget::new(to_node);
+            let symbols: Box<[String]> = from_node.symbols().into();
+            if symbols == target.symbols {
+                CastOp::Same
+            } else {
+                let map = symbols
+                    .iter()
+                    .map(|s| target.lookup.get(s).copied().or(target.default))
+                    .collect();
+                CastOp::EnumToEnum { map, symbols }
+            }
+        }
+        (a, b) if a == b => CastOp::Same,
+        (S::Timestamp(f, _), S::Timestamp(t, _)) if f == t => CastOp::Same,
+        (S::Timestamp(f, _), S::Timestamp(t, _)) => CastOp::TimestampToTimestamp { from: f, to: t },
+        (a, b) if a.num().is_some() && b.num().is_some() => CastOp::Num(b.num()?),
+        (a, S::String) if a.num().is_some() => CastOp::NumToString,
+        (S::Boolean, S::String) => CastOp::BoolToString,
+        (S::String, b) if b.num().is_some() => CastOp::StringToNum(b.num()?),
+        (S::String, S::Boolean) => CastOp::StringToBool,
+        (S::String, S::Bytes) => CastOp::StringToBytes,
+        (S::Bytes, S::String) => CastOp::BytesToString,
+        (S::String, S::Enum) => CastOp::StringToEnum(Box::new(EnumTarget::new(to_node))),
+        (S::Enum, S::String) => CastOp::EnumToString(from_node.symbols().into()),
+        (S::String, S::Timestamp(u, local)) => CastOp::StringToTimestamp(u, local),
+        (S::Timestamp(u, local), S::String) => CastOp::TimestampToString(u, local),
+        (S::Long, S::Timestamp(..)) | (S::Timestamp(..), S::Long) => CastOp::Same,
+        (S::Int, S::Timestamp(..)) => CastOp::Num(Num::I64),
+        (S::Timestamp(..), S::Int) => CastOp::Num(Num::I32),
+        (S::String, S::Date) => CastOp::StringToDate,
+        (S::Date, S::String) => CastOp::DateToString,
+        (S::Int, S::Date) | (S::Date, S::Int) => CastOp::Same,
+        (S::Long, S::Date) => CastOp::Num(Num::I32),
+        (S::Date, S::Long) => CastOp::Num(Num::I64),
+        (S::String, S::Uuid) => CastOp::StringToUuid,
+        (S::Uuid, S::String) => CastOp::Same,
+        _ => return None,
+    })
+}
+
+impl CastOp {
+    /// Converts a non-null input value.
+    pub(crate) fn run(&self, v: &Value) -> Result<Value, Fail> {
+        match self {
+            Self::Same => Ok(v.clone()),
+            Self::Num(to) => to_num(v, *to),
+            Self::NumToString => num_text(v).map(Value::String),
+            Self::BoolToString => match v {
+                Value::Boolean(b) => Ok(Value::String(if *b { "true" } else { "false" }.into())),
+                other => Err(Fail::mismatch("a boolean", other)),
+            },
+            Self::StringToNum(to) => {
+                let s = text(v)?;
+                parse_num(s, *to)
+            }
+            Self::StringToBool => match text(v)? {
+                "true" => Ok(Value::Boolean(true)),
+                "false" => Ok(Value::Boolean(false)),
+                s => Err(Fail::cast(format!(
+                    "{} is not a boolean (true or false)",
+                    quote(s)
+                ))),
+            },
+            Self::StringToBytes => Ok(Value::Bytes(text(v)?.as_bytes().to_vec())),
+            Self::BytesToString => match v {
+                Value::Bytes(b) => match std::str::from_utf8(b) {
+                    Ok(s) => Ok(Value::String(s.to_owned())),
+                    Err(_) => Err(Fail::cast(format!("{} bytes are not UTF-8 text", b.len()))),
+                },
+                other => Err(Fail::mismatch("bytes", other)),
+            },
+            Self::StringToEnum(target) => target.index(text(v)?, false).map(Value::Enum),
+            Self::EnumToString(symbols) => match v {
+                Value::Enum(i) => match symbols.get(*i as usize) {
+                    Some(s) => Ok(Value::String(s.clone())),
+                    None => Err(Fail::mismatch("an enum symbol", v)),
+                },
+                other => Err(Fail::mismatch("an enum", other)),
+            },
+            Self::EnumToEnum { map, symbols } => enum_to_enum(v, map, symbols),
+            Self::StringToTimestamp(unit, local) => {
+                parse_timestamp(text(v)?, *unit, *local).map(Value::Long)
+            }
+            Self::TimestampToString(unit, local) => match v {
+                Value::Long(l) => format_timestamp(*l, *unit, *local).map(Value::String),
+                other => Err(Fail::mismatch("a long", other)),
+            },
+            Self::TimestampToTimestamp { from, to } => match v {
+                Value::Long(l) => rescale(*l, *from, *to).map(Value::Long),
+                other => Err(Fail::mismatch("a long", other)),
+            },
+            Self::StringToDate => parse_date(text(v)?).map(Value::Int),
+            Self::DateToString => match v {
+                Value::Int(d) => format_date(*d).map(Value::String),
+                other => Err(Fail::mismatch("an int", other)),
+            },
+            Self::StringToUuid => parse_uuid(text(v)?).map(Value::String),
+        }
+    }
+}
+
+/// Maps an input enum symbol to an output symbol by name.
+pub(crate) fn enum_to_enum(
+    v: &Value,
+    map: &[Option<u32>],
+    symbols: &[String],
+) -> Result<Value, Fail> {
+    let Value::Enum(i) = v else {
+        return Err(Fail::mismatch("an enum", v));
+    };
+    match map.get(*i as usize) {
+        Some(Some(to)) => Ok(Value::Enum(*to)),
+        Some(None) => Err(Fail::cast(format!(
+            "symbol {} is not in the output enum, which has no default",
+            symbols.get(*i as usize).map(String::as_str).unwrap_or("?")
+        ))),
+        None => Err(Fail::mismatch("an enum symbol", v)),
+    }
+}
+
+fn text(v: &Value) -> Result<&str, Fail> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(Fail::mismatch("a string", other)),
+    }
+}
+
+/// A number, as an integer or a float.
+#[derive(Clone, Copy)]
+enum N {
+    I(i64),
+    F(f64),
+}
+
+/// A number value for messages: floats as Rust writes them, keeping the float's own digits.
+fn show_num(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Long(l) => l.to_string(),
+        Value::Float(f) => float_text(f64::from(*f), || f.to_string(), || format!("{f:e}")),
+        Value::Double(d) => float_text(*d, || d.to_string(), || format!("{d:e}")),
+        other => other.kind_name().to_string(),
+    }
+}
+
+/// Plain decimal digits (the float's own shortest form), or exponent notation for
+/// magnitudes from 1e21 and below 1e-6 (as JavaScript writes numbers).
+fn float_text(f: f64, plain: impl FnOnce() -> String, exponent: impl FnOnce() -> String) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if f != 0.0 && !(1e-6..1e21).contains(&f.abs()) {
+        exponent()
+    } else {
+        plain()
+    }
+}
+
+/// Decimal text of a number: `12`, `-3`, `1.5`, `0.1` (a float's own shortest digits),
+/// `NaN`, `Infinity`, `-Infinity`.
+fn num_text(v: &Value) -> Result<String, Fail> {
+    match v {
+        Value::Int(_) | Value::Long(_) | Value::Float(_) | Value::Double(_) => Ok(show_num(v)),
+        other => Err(Fail::mismatch("a number", other)),
+    }
+}
+
+fn to_num(v: &Value, to: Num) -> Result<Value, Fail> {
+    let n = match v {
+        Value::Int(i) => N::I(i64::from(*i)),
+        Value::Long(l) => N::I(*l),
+        Value::Float(f) => N::F(f64::from(*f)),
+        Value::Double(d) => N::F(*d),
+        other => return Err(Fail::mismatch("a number", other)),
+    };
+    num_out(n, to).map_err(|why| Fail::cast(format!("{} {why}", show_num(v))))
+}
+
+/// `n` as a value of `to`; the error completes a sentence that starts with the number.
+fn num_out(n: N, to: Num) -> Result<Value, String> {
+    // 2^63 as a double: the first double above i64::MAX.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    let out_of_range = || format!("is out of range for {}", to.name());
+    match (n, to) {
+        (N::I(i), Num::I32) => i32::try_from(i).map(Value::Int).map_err(|_| out_of_range()),
+        (N::I(i), Num::I64) => Ok(Value::Long(i)),
+        (N::I(i), Num::F32) => Ok(Value::Float(i as f32)),
+        (N::I(i), Num::F64) => Ok(Value::Double(i as f64)),
+        (N::F(f), Num::I32 | Num::I64) => {
+            if !f.is_finite() {
+                Err(format!("cannot be {}", to.name()))
+            } else if f.fract() != 0.0 {
+                Err(format!("has a fraction and cannot be {}", to.name()))
+            } else if to == Num::I32 {
+                if f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) {
+                    Ok(Value::Int(f as i32))
+                } else {
+                    Err(out_of_range())
+                }
+            } else if (-I64_END..I64_END).contains(&f) {
+                Ok(Value::Long(f as i64))
+            } else {
+                Err(out_of_range())
+            }
+        }
+        (N::F(f), Num::F32) => {
+            if f.is_finite() && f.abs() > f64::from(f32::MAX) {
+                Err(out_of_range())
+            } else {
+                Ok(Value::Float(f as f32))
+            }
+        }
+        (N::F(f), Num::F64) => Ok(Value::Double(f)),
+    }
+}
+
+fn parse_num(s: &str, to: Num) -> Result<Value, Fail> {
+    let parsed = match to {
+        Num::I32 => s.parse::<i32>().ok().map(Value::Int),
+        Num::I64 => s.parse::<i64>().ok().map(Value::Long),
+        Num::F32 => s
+            .parse::<f32>()
+            .ok()
+            .filter(|f| f.is_finite() || !looks_finite(s))
+            .map(Value::Float),
+        Num::F64 => s
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() || !looks_finite(s))
+            .map(Value::Double),
+    };
+    parsed.ok_or_else(|| Fail::cast(format!("{} is not {}", quote(s), to.name())))
+}
+
+/// Whether number text names a finite number (so parsing it to infinity is an overflow).
+fn looks_finite(s: &str) -> bool {
+    let t = s.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    !(t.starts_with("inf") || t == "nan")
+}
+
+/// A constant number from the flow file as a value of `to`.
+pub(crate) fn constant_num(i: Option<i64>, f: Option<f64>, to: Num) -> Result<Value, String> {
+    let (n, shown) = match (i, f) {
+        (Some(i), _) => (N::I(i), i.to_string()),
+        (None, Some(f)) => (N::F(f), format!("{f:?}")),
+        (None, None) => return Err("no number".into()),
+    };
+    num_out(n, to).map_err(|why| format!("{shown} {why}"))
+}
+
+/// The numeric type of a scalar, for constants.
+pub(crate) fn num_of(s: Scalar) -> Option<Num> {
+    match s {
+        Scalar::Date => Some(Num::I32),
+        Scalar::Timestamp(..) => Some(Num::I64),
+        other => other.num(),
+    }
+}
+
+/// An RFC 3339 timestamp (any offset, normalised to UTC) → units since the Unix epoch,
+/// rounding towards the past. With `local`, a date-time without an offset is also taken.
+pub(crate) fn parse_timestamp(s: &str, unit: Unit, local: bool) -> Result<i64, Fail> {
+    let nanos = match OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(t) => t.unix_timestamp_nanos(),
+        Err(_) => {
+            let naive = if local {
+                PrimitiveDateTime::parse(
+                    s,
+                    format_description!(
+                        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+                    ),
+                )
+                .ok()
+            } else {
+                None
+            };
+            match naive {
+                Some(t) => t.assume_utc().unix_timestamp_nanos(),
+                None if local => {
+                    return Err(Fail::cast(format!(
+                        "{} is not a local timestamp like 2026-11-22T10:00:00 or an RFC 3339 \
+                         timestamp",
+                        quote(s)
+                    )))
+                }
+                None => {
+                    return Err(Fail::cast(format!(
+                        "{} is not an RFC 3339 timestamp like 2026-11-22T10:00:00Z",
+                        quote(s)
+                    )))
+                }
+            }
+        }
+    };
+    i64::try_from(nanos.div_euclid(i128::from(unit.nanos())))
+        .map_err(|_| Fail::cast(format!("{} is out of range for a timestamp", quote(s))))
+}
+
+/// Units since the Unix epoch → `2026-11-22T10:00:00.000Z` (no `Z` when `local`), with the
+/// unit's fractional digits; years 0000 to 9999 only.
+pub(crate) fn format_timestamp(v: i64, unit: Unit, local: bool) -> Result<String, Fail> {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * i128::from(unit.nanos()))
+        .ok()
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .ok_or_else(|| {
+            Fail::cast(format!(
+                "timestamp {v} is outside the years 0000 to 9999 and has no text form"
+            ))
+        })?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:0width$}{}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        i64::from(t.nanosecond()) / unit.nanos(),
+        if local { "" } else { "Z" },
+        width = unit.digits()
+    ))
+}
+
+fn rescale(v: i64, from: Unit, to: Unit) -> Result<i64, Fail> {
+    let nanos = i128::from(v) * i128::from(from.nanos());
+    i64::try_from(nanos.div_euclid(i128::from(to.nanos()))).map_err(|_| {
+        Fail::cast(format!(
+            "timestamp {v} is out of range in {}",
+            match to {
+                Unit::Millis => "milliseconds",
+                Unit::Micros => "microseconds",
+                Unit::Nanos => "nanoseconds",
+            }
+        ))
+    })
+}
+
+/// `YYYY-MM-DD` → days since 1970-01-01.
+pub(crate) fn parse_date(s: &str) -> Result<i32, Fail> {
+    let date = Date::parse(s, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Fail::cast(format!("{} is not a date like 2026-11-22", quote(s))))?;
+    i32::try_from(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
+        .map_err(|_| Fail::cast(format!("{} is out of range for a date", quote(s))))
+}
+
+/// Days since 1970-01-01 → `YYYY-MM-DD`, for years 0000 to 9999.
+pub(crate) fn format_date(days: i32) -> Result<String, Fail> {
+    let date = i32::try_from(i64::from(days) + UNIX_EPOCH_JULIAN_DAY)
+        .ok()
+        .and_then(|j| Date::from_julian_day(j).ok())
+        .filter(|d| (0..=9999).contains(&d.year()))
+        .ok_or_else(|| {
+            Fail::cast(format!(
+                "date {days} is outside the years 0000 to 9999 and has no text form"
+            ))
+        })?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    ))
+}
+
+/// A canonical UUID (8-4-4-4-12 hex digits), lower-cased.
+pub(crate) fn parse_uuid(s: &str) -> Result<String, Fail> {
+    let ok = s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    if ok {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(Fail::cast(format!(
+            "{} is not a UUID like 123e4567-e89b-12d3-a456-426614174000",
+            quote(s)
+        )))
+    }
+}
+
+/// How a string output is masked after it is converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mask {
+    /// Lower-case hex SHA-256 of the UTF-8 text.
+    Sha256,
+    /// The text `[redacted]`.
+    Redact,
+    /// Every character but the last N replaced by `*` (text of N characters or fewer is kept).
+    KeepLast(usize),
+}
+
+impl Mask {
+    /// Parses `sha256`, `redact` or `keep_last_N`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sha256" => Some(Self::Sha256),
+            "redact" => Some(Self::Redact),
+            _ => {
+                let n = s.strip_prefix("keep_last_")?;
+                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                n.parse().ok().map(Self::KeepLast)
+            }
+        }
+    }
+
+    /// Masks a text.
+    pub fn apply(self, s: &str) -> String {
+        match self {
+            Self::Sha256 => hex::encode(Sha256::digest(s.as_bytes())),
+            Self::Redact => "[redacted]".to_string(),
+            Self::KeepLast(n) => {
+                let count = s.chars().count();
+                if count <= n {
+                    return s.to_string();
+                }
+                const STARS: &str = "********************************";
+                let hidden = count - n;
+                let cut = s.char_indices().nth(hidden).map_or(s.len(), |(i, _)| i);
+                let mut out = String::with_capacity(hidden + s.len() - cut);
+                let mut left = hidden;
+                while left > 0 {
+                    let k = left.min(STARS.len());
+                    out.push_str(&STARS[..k]);
+                    left -= k;
+                }
+                out.push_str(&s[cut..]);
+                out
+            }
+        }
+    }
+}
+
+fn symbol_list(symbols: &[String]) -> String {
+    const LIMIT: usize = 20;
+    let mut out = symbols
+        .iter()
+        .take(LIMIT)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if symbols.len() > LIMIT {
+        out.push_str(&format!(" (and {} more)", symbols.len() - LIMIT));
+    }
+    out
+}
