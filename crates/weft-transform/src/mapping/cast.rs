@@ -1,18 +1,6 @@
 //! Explicit casts between scalar types (`cast = "<type>"`) and masks, planned at compile time
-//! as one [`CastOp`] per field and run on decoded values.
-//!
-//! | from → to | how |
-//! |---|---|
-//! | number → number | `int`/`long`/`float`/`double`; narrowing is checked (range, fraction) |
-//! | number, boolean → string | decimal text (`12`, `1.5`, `NaN`, `Infinity`), `true`/`false` |
-//! | string → number, boolean | parsed (`"12"`, `"1.5e3"`); `true`/`false` exactly |
-//! | string ↔ bytes | UTF-8 (bytes that are not UTF-8 fail) |
-//! | string ↔ enum, enum → enum | by symbol; an unknown symbol takes the enum's default, else fails |
-//! | string ↔ `timestamp-*` | RFC 3339, any offset, normalised to UTC; written `2026-11-22T10:00:00.000Z` with the unit's digits |
-//! | int, long ↔ `timestamp-*` | units since the epoch, taken as they are |
-//! | `timestamp-*` → `timestamp-*` | rescaled (finer → coarser rounds towards the past) |
-//! | string ↔ `date` | `YYYY-MM-DD`; int, long ↔ `date` as days since 1970-01-01 |
-//! | string → `uuid` | canonical 8-4-4-4-12 hex text, stored lower-case |
+//! as one [`CastOp`] per field and run on decoded values (the conversions are listed in the
+//! `mapping` module's documentation).
 
 use std::collections::HashMap;
 

@@ -1,19 +1,6 @@
 //! Copies without a cast: the input type must be the output type or promote to it by Avro's
-//! resolution rules, planned once into a [`Conv`] tree and run on decoded values.
-//!
-//! - Identical shapes (same kinds, field names in the same order, same enum symbols, same
-//!   union branches) are cloned as they are; named types' names do not matter, field names do.
-//! - `int` → `long`/`float`/`double`, `long` → `float`/`double`, `float` → `double`,
-//!   `string` ↔ `bytes` promote.
-//! - Records convert field by field, by name: an output field missing from the input takes
-//!   its default; input-only fields are left out.
-//! - Enums map symbol by name; an input symbol the output lacks takes the output's default
-//!   symbol, or fails when it is met.
-//! - An input union converts branch by branch (every branch must convert); a non-union input
-//!   goes to the first output branch of the same shape, else the first it converts to.
-//! - Logical types: an output with a logical type needs the same one on the input (a plain
-//!   `long` is not copied into a `timestamp-millis` without `cast`); an output without one
-//!   takes the input's physical value (a `timestamp-millis` copies into a `long`).
+//! resolution rules (listed in the `mapping` module's documentation), planned once into a
+//! [`Conv`] tree and run on decoded values.
 
 use std::collections::HashSet;
 
