@@ -61,6 +61,32 @@ impl RetryPolicy {
     }
 }
 
+/// Defaults of the per-stage consumer settings every stage's config shares (pipes, ingest
+/// validation routes, flows), as serde `default = "..."` functions.
+pub mod defaults {
+    use std::time::Duration;
+
+    pub fn concurrency() -> usize {
+        16
+    }
+    pub fn max_in_flight() -> usize {
+        10_000
+    }
+    pub fn commit_interval() -> Duration {
+        Duration::from_millis(100)
+    }
+    pub fn auto_offset_reset() -> String {
+        "earliest".into()
+    }
+    pub fn dead_letter_topic() -> String {
+        "weft.dlq".into()
+    }
+    /// Stages that write to other topics default to transactions.
+    pub fn exactly_once() -> super::DeliveryMode {
+        super::DeliveryMode::ExactlyOnce
+    }
+}
+
 /// One consumer loop's settings.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
@@ -95,16 +121,16 @@ impl ConsumerOptions {
             stage: stage.into(),
             group_id: group_id.into(),
             topics,
-            concurrency: 16,
-            max_in_flight: 10_000,
-            commit_interval: Duration::from_millis(100),
+            concurrency: defaults::concurrency(),
+            max_in_flight: defaults::max_in_flight(),
+            commit_interval: defaults::commit_interval(),
             drain_timeout: Duration::from_secs(10),
             ordering: Ordering::Key,
             mode: DeliveryMode::AtLeastOnce,
             transactional_id: None,
             dead_letter_topic: None,
             retry: RetryPolicy::default(),
-            auto_offset_reset: "earliest".into(),
+            auto_offset_reset: defaults::auto_offset_reset(),
         }
     }
 

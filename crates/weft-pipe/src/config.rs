@@ -1,6 +1,7 @@
 //! `[[pipes]]` in `weft.toml`: which topics to copy where, and how.
 
 use std::time::Duration;
+use weft_kafka::options::defaults;
 
 use serde::Deserialize;
 use weft_kafka::{ConsumerOptions, DeliveryMode, Ordering, RetryPolicy};
@@ -21,11 +22,11 @@ pub struct PipeConfig {
     pub mode: DeliveryMode,
     #[serde(default)]
     pub ordering: Ordering,
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
-    #[serde(default = "default_max_in_flight")]
+    #[serde(default = "defaults::max_in_flight")]
     pub max_in_flight: usize,
-    #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    #[serde(default = "defaults::commit_interval", with = "humantime_serde")]
     pub commit_interval: Duration,
     /// Where records that cannot be copied go; without it such a record stops the pipe.
     #[serde(default)]
@@ -33,23 +34,10 @@ pub struct PipeConfig {
     /// Exactly-once only; defaults to `weft.pipe.<name>.<instance id>`.
     #[serde(default)]
     pub transactional_id: Option<String>,
-    #[serde(default = "default_reset")]
+    #[serde(default = "defaults::auto_offset_reset")]
     pub auto_offset_reset: String,
     #[serde(default)]
     pub retry: RetryPolicy,
-}
-
-fn default_concurrency() -> usize {
-    16
-}
-fn default_max_in_flight() -> usize {
-    10_000
-}
-fn default_commit_interval() -> Duration {
-    Duration::from_millis(100)
-}
-fn default_reset() -> String {
-    "earliest".into()
 }
 
 impl PipeConfig {
@@ -62,12 +50,12 @@ impl PipeConfig {
             group: None,
             mode: DeliveryMode::AtLeastOnce,
             ordering: Ordering::Key,
-            concurrency: default_concurrency(),
-            max_in_flight: default_max_in_flight(),
-            commit_interval: default_commit_interval(),
+            concurrency: defaults::concurrency(),
+            max_in_flight: defaults::max_in_flight(),
+            commit_interval: defaults::commit_interval(),
             dead_letter_topic: None,
             transactional_id: None,
-            auto_offset_reset: default_reset(),
+            auto_offset_reset: defaults::auto_offset_reset(),
             retry: RetryPolicy::default(),
         }
     }

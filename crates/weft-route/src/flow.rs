@@ -61,6 +61,8 @@ pub struct Flow {
     pub default: Route,
     /// Whether a program or condition reads `%kafka` (built per record only then).
     pub uses_metadata: bool,
+    /// Every destination topic, each once, in route order (worked out at start-up).
+    destinations: Vec<Arc<str>>,
 }
 
 impl Flow {
@@ -70,19 +72,8 @@ impl Flow {
     }
 
     /// Every destination topic, each once, in route order.
-    pub fn destinations(&self) -> Vec<Arc<str>> {
-        let mut out: Vec<Arc<str>> = Vec::new();
-        for t in self
-            .routes
-            .iter()
-            .chain(std::iter::once(&self.default))
-            .flat_map(|r| r.to.iter())
-        {
-            if !out.contains(t) {
-                out.push(t.clone());
-            }
-        }
-        out
+    pub fn destinations(&self) -> &[Arc<str>] {
+        &self.destinations
     }
 
     pub fn policy(&self) -> ErrorPolicy {
@@ -230,6 +221,7 @@ pub fn compile(
     e.extend(opts.validate());
     match default {
         Some(default) if e.is_empty() => Ok(Flow {
+            destinations: all_destinations(&routes, &default),
             name,
             file: file.to_path_buf(),
             spec,
@@ -463,4 +455,19 @@ fn compile_route(
         key,
         headers,
     })
+}
+
+/// Every destination of the routes and the default, each once, in route order.
+fn all_destinations(routes: &[Route], default: &Route) -> Vec<Arc<str>> {
+    let mut out: Vec<Arc<str>> = Vec::new();
+    for t in routes
+        .iter()
+        .chain(std::iter::once(default))
+        .flat_map(|r| r.to.iter())
+    {
+        if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
 }

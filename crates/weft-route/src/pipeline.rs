@@ -34,7 +34,7 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
     ) -> Result<Self, String> {
         let mut output_ids = HashMap::new();
         if let (Some(output), Some(spec)) = (&flow.output, &flow.spec.output) {
-            for topic in flow.destinations() {
+            for topic in flow.destinations().iter().cloned() {
                 let subject = render_subject(&spec.subject, &topic);
                 let id = schemas.register(&subject, &output.text).await.map_err(|e| {
                     format!(
@@ -130,7 +130,7 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                     ));
                 }
                 for topic in self.flow.destinations() {
-                    let mut o = OutRecord::forward(record, topic);
+                    let mut o = OutRecord::forward(record, topic.clone());
                     o.headers = output_headers(
                         &record.headers,
                         &record.topic,

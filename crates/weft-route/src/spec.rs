@@ -35,6 +35,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+use weft_kafka::options::defaults;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -56,15 +57,15 @@ pub struct FlowSpec {
     pub from: Vec<String>,
     #[serde(default)]
     pub group: Option<String>,
-    #[serde(default = "default_mode")]
+    #[serde(default = "defaults::exactly_once")]
     pub mode: DeliveryMode,
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
-    #[serde(default = "default_max_in_flight")]
+    #[serde(default = "defaults::max_in_flight")]
     pub max_in_flight: usize,
-    #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    #[serde(default = "defaults::commit_interval", with = "humantime_serde")]
     pub commit_interval: Duration,
-    #[serde(default = "default_reset")]
+    #[serde(default = "defaults::auto_offset_reset")]
     pub auto_offset_reset: String,
     /// Exactly-once only; defaults to `weft.flow.<name>.<instance id>`.
     #[serde(default)]
@@ -180,7 +181,7 @@ pub enum ErrorPolicy {
 pub struct ErrorsSpec {
     #[serde(default)]
     pub policy: ErrorPolicy,
-    #[serde(default = "default_dead_letter_topic")]
+    #[serde(default = "defaults::dead_letter_topic")]
     pub topic: String,
     #[serde(default)]
     pub retry: RetryPolicy,
@@ -190,30 +191,12 @@ impl Default for ErrorsSpec {
     fn default() -> Self {
         Self {
             policy: ErrorPolicy::default(),
-            topic: default_dead_letter_topic(),
+            topic: defaults::dead_letter_topic(),
             retry: RetryPolicy::default(),
         }
     }
 }
 
-fn default_mode() -> DeliveryMode {
-    DeliveryMode::ExactlyOnce
-}
-fn default_concurrency() -> usize {
-    16
-}
-fn default_max_in_flight() -> usize {
-    10_000
-}
-fn default_commit_interval() -> Duration {
-    Duration::from_millis(100)
-}
-fn default_reset() -> String {
-    "earliest".into()
-}
 fn default_subject() -> String {
     "{topic}-value".into()
-}
-fn default_dead_letter_topic() -> String {
-    "weft.dlq".into()
 }

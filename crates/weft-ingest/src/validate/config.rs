@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Duration;
+use weft_kafka::options::defaults;
 
 use serde::Deserialize;
 use weft_kafka::{ConsumerOptions, DeliveryMode, Ordering, RetryPolicy};
@@ -57,43 +58,24 @@ pub struct ValidateRoute {
     /// Consumer group; defaults to `weft.ingest.validate.<name>`.
     #[serde(default)]
     pub group: Option<String>,
-    #[serde(default = "default_mode")]
+    #[serde(default = "defaults::exactly_once")]
     pub mode: DeliveryMode,
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
-    #[serde(default = "default_max_in_flight")]
+    #[serde(default = "defaults::max_in_flight")]
     pub max_in_flight: usize,
-    #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    #[serde(default = "defaults::commit_interval", with = "humantime_serde")]
     pub commit_interval: Duration,
     /// Where invalid records go, with their original bytes and `weft.dlq.*` headers.
-    #[serde(default = "default_dead_letter_topic")]
+    #[serde(default = "defaults::dead_letter_topic")]
     pub dead_letter_topic: String,
     /// Exactly-once only; defaults to `weft.ingest.validate.<name>.<instance id>`.
     #[serde(default)]
     pub transactional_id: Option<String>,
-    #[serde(default = "default_reset")]
+    #[serde(default = "defaults::auto_offset_reset")]
     pub auto_offset_reset: String,
     #[serde(default)]
     pub retry: RetryPolicy,
-}
-
-fn default_mode() -> DeliveryMode {
-    DeliveryMode::ExactlyOnce
-}
-fn default_concurrency() -> usize {
-    16
-}
-fn default_max_in_flight() -> usize {
-    10_000
-}
-fn default_commit_interval() -> Duration {
-    Duration::from_millis(100)
-}
-fn default_dead_letter_topic() -> String {
-    "weft.dlq".into()
-}
-fn default_reset() -> String {
-    "earliest".into()
 }
 
 impl ValidateRoute {
@@ -105,13 +87,13 @@ impl ValidateRoute {
             to: to.into(),
             subject: None,
             group: None,
-            mode: default_mode(),
-            concurrency: default_concurrency(),
-            max_in_flight: default_max_in_flight(),
-            commit_interval: default_commit_interval(),
-            dead_letter_topic: default_dead_letter_topic(),
+            mode: defaults::exactly_once(),
+            concurrency: defaults::concurrency(),
+            max_in_flight: defaults::max_in_flight(),
+            commit_interval: defaults::commit_interval(),
+            dead_letter_topic: defaults::dead_letter_topic(),
             transactional_id: None,
-            auto_offset_reset: default_reset(),
+            auto_offset_reset: defaults::auto_offset_reset(),
             retry: RetryPolicy::default(),
         }
     }

@@ -71,9 +71,11 @@
 //! so `from_json(to_json(v)) == v` for every valid value with the default options — up to the
 //! order of map entries, which a JSON object does not keep.
 
-mod decimal;
+/// Exact decimal text ↔ Avro's unscaled two's-complement bytes (shared with `weft-transform`).
+pub mod decimal;
 mod seed;
-mod temporal;
+/// Dates and timestamps as text (shared with `weft-transform`).
+pub mod temporal;
 #[cfg(test)]
 mod tests;
 
@@ -385,7 +387,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// A canonical UUID (`8-4-4-4-12` hex digits, either case) as its 16 bytes.
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
     if b.len() != 36 {
         return None;
@@ -406,7 +408,7 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-fn format_uuid(b: &[u8]) -> String {
+pub fn format_uuid(b: &[u8]) -> String {
     let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {

@@ -4,42 +4,12 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime};
+use weft_schema::codec::json::temporal;
 use weft_schema::codec::{Kind, Logical, NodeRef, Value};
 
 use super::quote;
 
-/// The Julian day number of 1970-01-01.
-const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
-
-/// The unit of a timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unit {
-    Millis,
-    Micros,
-    Nanos,
-}
-
-impl Unit {
-    fn nanos(self) -> i64 {
-        match self {
-            Self::Millis => 1_000_000,
-            Self::Micros => 1_000,
-            Self::Nanos => 1,
-        }
-    }
-
-    fn digits(self) -> usize {
-        match self {
-            Self::Millis => 3,
-            Self::Micros => 6,
-            Self::Nanos => 9,
-        }
-    }
-}
+pub(crate) use weft_schema::codec::json::temporal::Unit;
 
 /// A type casts convert between: a primitive, or a logical type on one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -562,107 +532,53 @@ pub(crate) fn num_of(s: Scalar) -> Option<Num> {
 
 /// An RFC 3339 timestamp (any offset, normalised to UTC) → units since the Unix epoch,
 /// rounding towards the past. With `local`, a date-time without an offset is also taken.
+/// (The JSON codec's parser, with the mapping's messages.)
 pub(crate) fn parse_timestamp(s: &str, unit: Unit, local: bool) -> Result<i64, Fail> {
-    let nanos = match OffsetDateTime::parse(s, &Rfc3339) {
-        Ok(t) => t.unix_timestamp_nanos(),
-        Err(_) => {
-            let naive = if local {
-                PrimitiveDateTime::parse(
-                    s,
-                    format_description!(
-                        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-                    ),
-                )
-                .ok()
-            } else {
-                None
-            };
-            match naive {
-                Some(t) => t.assume_utc().unix_timestamp_nanos(),
-                None if local => {
-                    return Err(Fail::cast(format!(
-                        "{} is not a local timestamp like 2026-11-22T10:00:00 or an RFC 3339 \
-                         timestamp",
-                        quote(s)
-                    )))
-                }
-                None => {
-                    return Err(Fail::cast(format!(
-                        "{} is not an RFC 3339 timestamp like 2026-11-22T10:00:00Z",
-                        quote(s)
-                    )))
-                }
-            }
+    use weft_schema::codec::JsonErrorKind;
+    temporal::parse_timestamp(s, unit, local).map_err(|e| match e {
+        JsonErrorKind::OutOfRange(_) => {
+            Fail::cast(format!("{} is out of range for a timestamp", quote(s)))
         }
-    };
-    i64::try_from(nanos.div_euclid(i128::from(unit.nanos())))
-        .map_err(|_| Fail::cast(format!("{} is out of range for a timestamp", quote(s))))
+        _ if local => Fail::cast(format!(
+            "{} is not a local timestamp like 2026-11-22T10:00:00 or an RFC 3339 timestamp",
+            quote(s)
+        )),
+        _ => Fail::cast(format!(
+            "{} is not an RFC 3339 timestamp like 2026-11-22T10:00:00Z",
+            quote(s)
+        )),
+    })
 }
 
 /// Units since the Unix epoch → `2026-11-22T10:00:00.000Z` (no `Z` when `local`), with the
 /// unit's fractional digits; years 0000 to 9999 only.
 pub(crate) fn format_timestamp(v: i64, unit: Unit, local: bool) -> Result<String, Fail> {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * i128::from(unit.nanos()))
-        .ok()
-        .filter(|t| (0..=9999).contains(&t.year()))
-        .ok_or_else(|| {
-            Fail::cast(format!(
-                "timestamp {v} is outside the years 0000 to 9999 and has no text form"
-            ))
-        })?;
-    Ok(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:0width$}{}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        i64::from(t.nanosecond()) / unit.nanos(),
-        if local { "" } else { "Z" },
-        width = unit.digits()
-    ))
-}
-
-fn rescale(v: i64, from: Unit, to: Unit) -> Result<i64, Fail> {
-    let nanos = i128::from(v) * i128::from(from.nanos());
-    i64::try_from(nanos.div_euclid(i128::from(to.nanos()))).map_err(|_| {
+    temporal::format_timestamp(v, unit, local).ok_or_else(|| {
         Fail::cast(format!(
-            "timestamp {v} is out of range in {}",
-            match to {
-                Unit::Millis => "milliseconds",
-                Unit::Micros => "microseconds",
-                Unit::Nanos => "nanoseconds",
-            }
+            "timestamp {v} is outside the years 0000 to 9999 and has no text form"
         ))
     })
 }
 
+fn rescale(v: i64, from: Unit, to: Unit) -> Result<i64, Fail> {
+    let nanos = i128::from(v) * i128::from(from.nanos());
+    i64::try_from(nanos.div_euclid(i128::from(to.nanos())))
+        .map_err(|_| Fail::cast(format!("timestamp {v} is out of range in {}", to.name())))
+}
+
 /// `YYYY-MM-DD` → days since 1970-01-01.
 pub(crate) fn parse_date(s: &str) -> Result<i32, Fail> {
-    let date = Date::parse(s, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Fail::cast(format!("{} is not a date like 2026-11-22", quote(s))))?;
-    i32::try_from(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
-        .map_err(|_| Fail::cast(format!("{} is out of range for a date", quote(s))))
+    temporal::parse_date(s)
+        .map_err(|_| Fail::cast(format!("{} is not a date like 2026-11-22", quote(s))))
 }
 
 /// Days since 1970-01-01 → `YYYY-MM-DD`, for years 0000 to 9999.
 pub(crate) fn format_date(days: i32) -> Result<String, Fail> {
-    let date = i32::try_from(i64::from(days) + UNIX_EPOCH_JULIAN_DAY)
-        .ok()
-        .and_then(|j| Date::from_julian_day(j).ok())
-        .filter(|d| (0..=9999).contains(&d.year()))
-        .ok_or_else(|| {
-            Fail::cast(format!(
-                "date {days} is outside the years 0000 to 9999 and has no text form"
-            ))
-        })?;
-    Ok(format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    ))
+    temporal::format_date(days).ok_or_else(|| {
+        Fail::cast(format!(
+            "date {days} is outside the years 0000 to 9999 and has no text form"
+        ))
+    })
 }
 
 /// A canonical UUID (8-4-4-4-12 hex digits), lower-cased.
@@ -679,60 +595,6 @@ pub(crate) fn parse_uuid(s: &str) -> Result<String, Fail> {
             "{} is not a UUID like 123e4567-e89b-12d3-a456-426614174000",
             quote(s)
         )))
-    }
-}
-
-/// How a string output is masked after it is converted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mask {
-    /// Lower-case hex SHA-256 of the UTF-8 text.
-    Sha256,
-    /// The text `[redacted]`.
-    Redact,
-    /// Every character but the last N replaced by `*` (text of N characters or fewer is kept).
-    KeepLast(usize),
-}
-
-impl Mask {
-    /// Parses `sha256`, `redact` or `keep_last_N`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sha256" => Some(Self::Sha256),
-            "redact" => Some(Self::Redact),
-            _ => {
-                let n = s.strip_prefix("keep_last_")?;
-                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                n.parse().ok().map(Self::KeepLast)
-            }
-        }
-    }
-
-    /// Masks a text.
-    pub fn apply(self, s: &str) -> String {
-        match self {
-            Self::Sha256 => hex::encode(Sha256::digest(s.as_bytes())),
-            Self::Redact => "[redacted]".to_string(),
-            Self::KeepLast(n) => {
-                let count = s.chars().count();
-                if count <= n {
-                    return s.to_string();
-                }
-                const STARS: &str = "********************************";
-                let hidden = count - n;
-                let cut = s.char_indices().nth(hidden).map_or(s.len(), |(i, _)| i);
-                let mut out = String::with_capacity(hidden + s.len() - cut);
-                let mut left = hidden;
-                while left > 0 {
-                    let k = left.min(STARS.len());
-                    out.push_str(&STARS[..k]);
-                    left -= k;
-                }
-                out.push_str(&s[cut..]);
-                out
-            }
-        }
     }
 }
 

@@ -3,9 +3,10 @@
 
 use weft_schema::codec::{Codec, Kind, NodeId, NodeRef, Value};
 
-use super::cast::{self, Mask, Scalar, CAST_NAMES};
+use super::cast::{self, Scalar, CAST_NAMES};
 use super::constant;
 use super::conv::{Conv, Planner};
+use super::mask::Mask;
 use super::{
     quote, Body, CompileOptions, Constant, DirectMapping, ExplicitField, FieldSource, MappingError,
     MappingSpec, Read, Slot, Source,

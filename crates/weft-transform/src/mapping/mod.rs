@@ -73,6 +73,7 @@ mod compile;
 mod constant;
 mod conv;
 mod error;
+mod mask;
 mod spec;
 
 #[cfg(test)]
@@ -80,8 +81,8 @@ mod tests;
 
 use weft_schema::codec::{Codec, NodeId, Value};
 
-pub use cast::Mask;
 pub use error::{MappingError, MappingErrorKind};
+pub use mask::Mask;
 pub use spec::{Constant, FieldSource, MappingSpec};
 
 use cast::{CastOp, Fail};

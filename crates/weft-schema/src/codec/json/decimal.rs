@@ -6,11 +6,11 @@ use super::super::write::write_long;
 
 /// The most significant digits a decimal may have, whatever its schema allows (bounds the
 /// quadratic base conversion).
-pub(crate) const MAX_DIGITS: usize = 4096;
+pub const MAX_DIGITS: usize = 4096;
 
 /// The most bytes an unscaled value may take to be written as text (a little more than
 /// [`MAX_DIGITS`] digits need).
-pub(crate) const MAX_BYTES: usize = 1800;
+pub const MAX_BYTES: usize = 1800;
 
 /// The largest power of ten a big-decimal's scale may have before its text switches to the
 /// exponent form (`123e-5000`).
@@ -21,15 +21,15 @@ const EXP_CLAMP: i64 = 1_000_000_000_000;
 
 /// A decimal number parsed from text: `(-1)^negative × digits × 10^exp10`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Parsed {
-    pub(crate) negative: bool,
+pub struct Parsed {
+    pub negative: bool,
     /// Digit values 0–9, most significant first, without leading zeros (empty for zero).
-    pub(crate) digits: Vec<u8>,
-    pub(crate) exp10: i64,
+    pub digits: Vec<u8>,
+    pub exp10: i64,
 }
 
 /// Parses `[+-]digits[.digits][(e|E)[+-]digits]` (a digit is needed before or after the point).
-pub(crate) fn parse(s: &str) -> Option<Parsed> {
+pub fn parse(s: &str) -> Option<Parsed> {
     let b = s.as_bytes();
     let mut i = 0;
     let negative = match b.first() {
@@ -102,7 +102,7 @@ pub(crate) fn parse(s: &str) -> Option<Parsed> {
 
 /// Why a parsed decimal does not fit a schema's precision and scale.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Unfit {
+pub enum Unfit {
     /// Non-zero digits below the scale.
     Scale,
     /// More significant digits than the precision (or than [`MAX_DIGITS`]).
@@ -111,7 +111,7 @@ pub(crate) enum Unfit {
 
 /// The unscaled value of `p` at `scale`, as digits (without leading zeros), checking that no
 /// non-zero digit falls below the scale and that at most `precision` digits remain.
-pub(crate) fn rescale(p: &Parsed, precision: usize, scale: usize) -> Result<Vec<u8>, Unfit> {
+pub fn rescale(p: &Parsed, precision: usize, scale: usize) -> Result<Vec<u8>, Unfit> {
     let k = p.exp10.saturating_add(scale as i64);
     let mut digits = p.digits.clone();
     if k < 0 {
@@ -159,7 +159,7 @@ fn digits_to_limbs(digits: &[u8]) -> Vec<u32> {
 
 /// Minimal big-endian two's complement of `±digits` (Java's `BigInteger.toByteArray`; zero is
 /// `[0]`).
-pub(crate) fn to_twos_complement(negative: bool, digits: &[u8]) -> Vec<u8> {
+pub fn to_twos_complement(negative: bool, digits: &[u8]) -> Vec<u8> {
     let limbs = digits_to_limbs(digits);
     let mut bytes: Vec<u8> = Vec::with_capacity(limbs.len() * 4 + 1);
     bytes.push(0);
@@ -193,7 +193,7 @@ pub(crate) fn to_twos_complement(negative: bool, digits: &[u8]) -> Vec<u8> {
 }
 
 /// Sign-extends minimal two's-complement bytes to `size`; `None` when they need more.
-pub(crate) fn sign_extend(bytes: Vec<u8>, size: usize) -> Option<Vec<u8>> {
+pub fn sign_extend(bytes: Vec<u8>, size: usize) -> Option<Vec<u8>> {
     if bytes.len() > size {
         return None;
     }
@@ -209,7 +209,7 @@ pub(crate) fn sign_extend(bytes: Vec<u8>, size: usize) -> Option<Vec<u8>> {
 
 /// The sign and decimal digits (`"0"` for zero) of big-endian two's-complement bytes (empty
 /// bytes are zero).
-pub(crate) fn from_twos_complement(bytes: &[u8]) -> Result<(bool, String), String> {
+pub fn from_twos_complement(bytes: &[u8]) -> Result<(bool, String), String> {
     if bytes.len() > MAX_BYTES {
         return Err(format!(
             "a decimal of {} bytes is too large to write as text (the limit is {MAX_BYTES})",
@@ -266,7 +266,7 @@ pub(crate) fn from_twos_complement(bytes: &[u8]) -> Result<(bool, String), Strin
 }
 
 /// `±digits × 10^-scale` as plain text with exactly `scale` fractional digits.
-pub(crate) fn render(negative: bool, digits: &str, scale: usize) -> String {
+pub fn render(negative: bool, digits: &str, scale: usize) -> String {
     let mut out = String::with_capacity(digits.len() + scale + 3);
     if negative {
         out.push('-');
@@ -290,7 +290,7 @@ pub(crate) fn render(negative: bool, digits: &str, scale: usize) -> String {
 
 /// The content of an apache-avro `big-decimal` (what sits inside its `bytes`): the unscaled
 /// value's two's-complement bytes, length-prefixed, then the scale as a long.
-pub(crate) fn big_decimal_bytes(p: &Parsed) -> Result<Vec<u8>, Unfit> {
+pub fn big_decimal_bytes(p: &Parsed) -> Result<Vec<u8>, Unfit> {
     if p.digits.len() > MAX_DIGITS {
         return Err(Unfit::Precision(p.digits.len() as u64));
     }
@@ -304,7 +304,7 @@ pub(crate) fn big_decimal_bytes(p: &Parsed) -> Result<Vec<u8>, Unfit> {
 
 /// The text of an apache-avro `big-decimal`'s content: plain (`12.340`) when its scale is
 /// between 0 and 4096, else with an exponent (`123e5`, `123e-5000`).
-pub(crate) fn big_decimal_text(content: &[u8]) -> Result<String, String> {
+pub fn big_decimal_text(content: &[u8]) -> Result<String, String> {
     let mut r = Reader::new(content);
     let unscaled = r
         .len_prefixed("big-decimal")

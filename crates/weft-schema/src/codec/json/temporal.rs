@@ -14,14 +14,14 @@ const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// The unit of a time or timestamp logical type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unit {
+pub enum Unit {
     Millis,
     Micros,
     Nanos,
 }
 
 impl Unit {
-    fn nanos(self) -> i64 {
+    pub fn nanos(self) -> i64 {
         match self {
             Self::Millis => 1_000_000,
             Self::Micros => 1_000,
@@ -30,7 +30,7 @@ impl Unit {
     }
 
     /// Fractional digits written for this unit.
-    fn digits(self) -> usize {
+    pub fn digits(self) -> usize {
         match self {
             Self::Millis => 3,
             Self::Micros => 6,
@@ -38,7 +38,7 @@ impl Unit {
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Millis => "milliseconds",
             Self::Micros => "microseconds",
@@ -52,7 +52,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// `YYYY-MM-DD` → days since 1970-01-01.
-pub(crate) fn parse_date(s: &str) -> Result<i32, JsonErrorKind> {
+pub fn parse_date(s: &str) -> Result<i32, JsonErrorKind> {
     let date = Date::parse(s, format_description!("[year]-[month]-[day]")).map_err(|e| {
         JsonErrorKind::BadFormat(format!("{} is not a date like 2026-11-22 ({e})", quoted(s)))
     })?;
@@ -61,7 +61,7 @@ pub(crate) fn parse_date(s: &str) -> Result<i32, JsonErrorKind> {
 }
 
 /// Days since 1970-01-01 → `YYYY-MM-DD`, for years 0000 to 9999.
-pub(crate) fn format_date(days: i32) -> Option<String> {
+pub fn format_date(days: i32) -> Option<String> {
     let julian = i32::try_from(i64::from(days) + UNIX_EPOCH_JULIAN_DAY).ok()?;
     let date = Date::from_julian_day(julian).ok()?;
     if !(0..=9999).contains(&date.year()) {
@@ -76,7 +76,7 @@ pub(crate) fn format_date(days: i32) -> Option<String> {
 }
 
 /// `HH:MM:SS[.fraction]` → units after midnight (digits below the unit are dropped).
-pub(crate) fn parse_time_of_day(s: &str, unit: Unit) -> Result<i64, JsonErrorKind> {
+pub fn parse_time_of_day(s: &str, unit: Unit) -> Result<i64, JsonErrorKind> {
     let t = Time::parse(
         s,
         format_description!("[hour]:[minute]:[second][optional [.[subsecond]]]"),
@@ -94,7 +94,7 @@ pub(crate) fn parse_time_of_day(s: &str, unit: Unit) -> Result<i64, JsonErrorKin
 }
 
 /// Units after midnight → `HH:MM:SS.fff` (or `.ffffff`), for values within one day.
-pub(crate) fn format_time_of_day(v: i64, unit: Unit) -> Option<String> {
+pub fn format_time_of_day(v: i64, unit: Unit) -> Option<String> {
     let per_second = 1_000_000_000 / unit.nanos();
     if !(0..NANOS_PER_DAY / unit.nanos()).contains(&v) {
         return None;
@@ -113,7 +113,7 @@ pub(crate) fn format_time_of_day(v: i64, unit: Unit) -> Option<String> {
 /// An RFC 3339 timestamp (any offset, normalised to UTC) → units since the Unix epoch.
 /// With `local`, a date-time without an offset (`2026-11-22T10:00:00`) is taken as it is.
 /// Digits below the unit are dropped (rounding towards the past).
-pub(crate) fn parse_timestamp(s: &str, unit: Unit, local: bool) -> Result<i64, JsonErrorKind> {
+pub fn parse_timestamp(s: &str, unit: Unit, local: bool) -> Result<i64, JsonErrorKind> {
     let nanos = match OffsetDateTime::parse(s, &Rfc3339) {
         Ok(t) => t.unix_timestamp_nanos(),
         Err(e) => {
@@ -157,7 +157,7 @@ pub(crate) fn parse_timestamp(s: &str, unit: Unit, local: bool) -> Result<i64, J
 
 /// Units since the Unix epoch → `2026-11-22T10:00:00.000Z` (no `Z` when `local`), with the
 /// unit's fractional digits, for years 0000 to 9999.
-pub(crate) fn format_timestamp(v: i64, unit: Unit, local: bool) -> Option<String> {
+pub fn format_timestamp(v: i64, unit: Unit, local: bool) -> Option<String> {
     let t =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * i128::from(unit.nanos())).ok()?;
     if !(0..=9999).contains(&t.year()) {
