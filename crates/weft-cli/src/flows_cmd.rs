@@ -267,62 +267,129 @@ fn last_records(
         .create()
         .context("creating the consumer")?;
     let timeout = Duration::from_secs(10);
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = Vec::new();
-    let per = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut parts = Vec::new();
     for t in topics {
         let md = consumer
             .fetch_metadata(Some(t), timeout)
             .with_context(|| format!("reading the metadata of {t}"))?;
-        let parts = md
+        let count = md
             .topics()
             .first()
             .map(|m| m.partitions().len())
             .unwrap_or(0);
-        if parts == 0 {
+        if count == 0 {
             bail!("topic {t} does not exist");
         }
-        for p in 0..i32::try_from(parts).unwrap_or(i32::MAX) {
+        for p in 0..i32::try_from(count).unwrap_or(i32::MAX) {
             let (low, high) = consumer
                 .fetch_watermarks(t, p, timeout)
                 .with_context(|| format!("reading the offsets of {t}-{p}"))?;
             if high > low {
-                tpl.add_partition_offset(t, p, Offset::Offset((high - per).max(low)))?;
-                ends.push((t.clone(), p, high));
+                parts.push(Span {
+                    topic: t.clone(),
+                    partition: p,
+                    low,
+                    high,
+                    start: low,
+                });
             }
         }
     }
+    // Offsets are not records: transaction markers and aborted records take offsets too. A
+    // partition that gave fewer than `limit` records is read again from further back.
+    let want = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut window = vec![want; parts.len()];
     let mut out = Vec::new();
-    if ends.is_empty() {
-        return Ok(out);
-    }
-    consumer.assign(&tpl)?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut done = std::collections::HashSet::new();
-    let topic_names: Vec<Arc<str>> = topics.iter().map(|t| Arc::from(t.as_str())).collect();
-    while done.len() < ends.len() && std::time::Instant::now() < deadline {
-        let Some(m) = consumer.poll(Duration::from_millis(500)) else {
-            continue;
-        };
-        let m = m.context("reading")?;
-        use rdkafka::Message as _;
-        let name = topic_names
-            .iter()
-            .find(|t| t.as_ref() == m.topic())
-            .cloned()
-            .unwrap_or_else(|| Arc::from(m.topic()));
-        let r = Record::from_borrowed(&m, name);
-        if let Some((_, _, high)) = ends
-            .iter()
-            .find(|(t, p, _)| t == m.topic() && *p == m.partition())
-        {
-            if r.offset + 1 >= *high {
-                done.insert((r.topic.to_string(), r.partition));
+    for _ in 0..10 {
+        for (s, w) in parts.iter_mut().zip(&window) {
+            s.start = s.high.saturating_sub(*w).max(s.low);
+        }
+        out = read_spans(&consumer, topics, &parts)?;
+        let mut again = false;
+        for (i, s) in parts.iter().enumerate() {
+            let got = out
+                .iter()
+                .filter(|r| r.partition == s.partition && r.topic.as_ref() == s.topic)
+                .count();
+            if got < limit && s.start > s.low {
+                window[i] = window[i].saturating_mul(4);
+                again = true;
             }
         }
-        out.push(r);
+        if !again {
+            break;
+        }
     }
     out.sort_by_key(|r| (r.timestamp_ms.unwrap_or(0), r.partition, r.offset));
     let skip = out.len().saturating_sub(limit);
     Ok(out.split_off(skip))
+}
+
+/// The offsets of one partition: its watermarks, and where reading starts.
+struct Span {
+    topic: String,
+    partition: i32,
+    low: i64,
+    high: i64,
+    start: i64,
+}
+
+/// Every committed record of each span from its start to the end offset seen before.
+fn read_spans(
+    consumer: &BaseConsumer,
+    topics: &[String],
+    spans: &[Span],
+) -> anyhow::Result<Vec<Record>> {
+    let mut tpl = TopicPartitionList::new();
+    for s in spans {
+        tpl.add_partition_offset(&s.topic, s.partition, Offset::Offset(s.start))?;
+    }
+    let mut out = Vec::new();
+    if spans.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&tpl)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let names: Vec<Arc<str>> = topics.iter().map(|t| Arc::from(t.as_str())).collect();
+    let mut done = vec![false; spans.len()];
+    while !done.iter().all(|d| *d) {
+        if std::time::Instant::now() >= deadline {
+            eprintln!(
+                "only {} of {} partitions were read to their end within 30 s; showing what was read",
+                done.iter().filter(|d| **d).count(),
+                spans.len()
+            );
+            break;
+        }
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.context("reading")?;
+            use rdkafka::Message as _;
+            let name = names
+                .iter()
+                .find(|t| t.as_ref() == m.topic())
+                .cloned()
+                .unwrap_or_else(|| Arc::from(m.topic()));
+            let r = Record::from_borrowed(&m, name);
+            let inside = spans
+                .iter()
+                .any(|s| s.partition == r.partition && s.topic == m.topic() && r.offset < s.high);
+            if inside {
+                out.push(r);
+            }
+        }
+        // A partition is read to its end when the consumer's position reaches the end offset
+        // seen at the start: the last offsets of a transactionally written partition are
+        // commit markers no reader is given, so a record's offset alone cannot tell.
+        let positions = consumer.position().context("reading the positions")?;
+        for (s, d) in spans.iter().zip(done.iter_mut()) {
+            let at = positions
+                .find_partition(&s.topic, s.partition)
+                .map(|e| e.offset());
+            if let Some(Offset::Offset(at)) = at {
+                *d = *d || at >= s.high;
+            }
+        }
+    }
+    consumer.unassign()?;
+    Ok(out)
 }

@@ -171,8 +171,11 @@ pub enum ErrorPolicy {
     /// The original record goes to the dead-letter topic with the reason; the flow goes on.
     #[default]
     DeadLetter,
-    /// The flow stops at the record (uncommitted), for flows where order matters more than
-    /// progress.
+    /// The flow stops at the record, for flows where order matters more than progress: its
+    /// group's committed position is at or before the record (exactly-once: the open
+    /// transaction is aborted, so the records of it are read again after a restart;
+    /// at-least-once: the acknowledged records before it are committed). The flow's `/ready`
+    /// condition says why it stopped.
     Stop,
 }
 
