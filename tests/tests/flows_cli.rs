@@ -14,7 +14,7 @@ mod flows_ws;
 use std::path::Path;
 use std::time::Duration;
 
-use flows_ws::FlowWorkspace;
+use flows_ws::{canonical_json, FlowWorkspace};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde_json::json;
@@ -390,25 +390,13 @@ async fn get(url: &str) -> Option<(u16, String)> {
 /// The ids of the first `n` canonical orders on `topic`, sorted (lanes keep the order of a
 /// key, not across keys).
 async fn ids(kafka: &TestKafka, topic: &str, n: usize) -> Vec<String> {
-    let canonical = Codec::parse(
-        &std::fs::read_to_string(repo_root().join("schemas/demo.canonical.Order.avsc")).unwrap(),
-        &[],
-    )
-    .unwrap();
     let seen = kafka
         .read_until_async(topic, true, Duration::from_secs(60), move |s| s.len() >= n)
         .await
         .unwrap();
-    let mut ids: Vec<String> = seen
+    let mut ids: Vec<String> = canonical_json(seen.iter().map(|r| r.value.as_deref()))
         .iter()
-        .map(|r| {
-            let framed = weft_core::wire::parse(r.value.as_deref().unwrap()).unwrap();
-            let v = canonical.decode(framed.body).unwrap();
-            canonical.to_json(&v).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|j| j["id"].as_str().unwrap().to_string())
         .collect();
     ids.sort();
     ids

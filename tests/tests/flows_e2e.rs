@@ -13,22 +13,13 @@ mod flows_ws;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use flows_ws::FlowWorkspace;
+use flows_ws::{order_v1, FlowWorkspace};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use weft_schema::codec::{Codec, JsonOptions};
 use weft_schema::{RegistryClientConfig, SchemaCache};
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{ensure_kafka, process, repo_root};
-
-/// demo.shop.Order as first registered: before `country` and `email` were added.
-fn order_v1() -> String {
-    let text = std::fs::read_to_string(repo_root().join("schemas/demo.shop.Order.avsc")).unwrap();
-    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let fields = json["fields"].as_array_mut().unwrap();
-    fields.retain(|f| f["name"] != "country" && f["name"] != "email");
-    json.to_string()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fixture_cases_through_the_running_flow_with_schema_evolution() {
@@ -125,11 +116,7 @@ async fn fixture_cases_through_the_running_flow_with_schema_evolution() {
     }
 
     // 3. Every destination holds exactly the expected records.
-    let canonical = Codec::parse(
-        &std::fs::read_to_string(repo_root().join("schemas/demo.canonical.Order.avsc")).unwrap(),
-        &[],
-    )
-    .unwrap();
+    let canonical = flows_ws::canonical();
     let mut expected: BTreeMap<String, Vec<(String, &weft_route::fixtures::Expected)>> =
         BTreeMap::new();
     for c in cases {

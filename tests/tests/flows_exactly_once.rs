@@ -124,11 +124,7 @@ async fn fan_out_survives_two_sigkills_exactly_once() {
     }
     let mut weft = process::spawn(&config, &["run", "transform"], &[]).unwrap();
 
-    let canonical = Codec::parse(
-        &std::fs::read_to_string(repo_root().join("schemas/demo.canonical.Order.avsc")).unwrap(),
-        &[],
-    )
-    .unwrap();
+    let canonical = flows_ws::canonical();
     for (t, n) in &expected {
         let topic = ws.topic(t);
         let n = *n;

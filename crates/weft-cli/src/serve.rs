@@ -226,6 +226,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                     readiness.clone(),
                 );
                 let instance = instance.clone();
+                let registry_wait = cfg.flows.registry_wait;
                 running.spawn(&ready.clone(), async move {
                     r.set_ready(&ready);
                     let name = flow.name.clone();
@@ -233,6 +234,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                         &kafka,
                         flow,
                         &sr,
+                        registry_wait,
                         &instance,
                         loop_drain,
                         Some(m),

@@ -13,6 +13,7 @@ pub mod processor;
 pub mod producer;
 pub mod record;
 pub mod tracker;
+pub mod wait;
 
 pub use config::{KafkaConfig, Role};
 pub use error::{Error, Result};

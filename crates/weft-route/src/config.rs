@@ -2,6 +2,7 @@
 //! live.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -16,6 +17,13 @@ pub struct FlowsConfig {
     pub topics: PathBuf,
     /// The `.avsc` files the flows' input and output schemas are read from.
     pub schemas: PathBuf,
+    /// How long a record waits for an unreachable schema registry before the flow gives up
+    /// on it — never by dead-lettering it. At-least-once: the flow then stops (the record
+    /// stays uncommitted). Exactly-once: each attempt waits at most a quarter of the drain
+    /// timeout, then the transaction is aborted and re-read (the flow stops after repeated
+    /// aborts).
+    #[serde(with = "humantime_serde")]
+    pub registry_wait: Duration,
 }
 
 impl Default for FlowsConfig {
@@ -25,6 +33,7 @@ impl Default for FlowsConfig {
             dir: PathBuf::from("flows"),
             topics: PathBuf::from("topics"),
             schemas: PathBuf::from("schemas"),
+            registry_wait: Duration::from_secs(60),
         }
     }
 }

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use weft_kafka::wait::{TransientWait, WaitOnTransient};
 use weft_kafka::{KafkaConfig, KafkaMetrics};
 use weft_schema::{RegistryClientConfig, SchemaCache};
 
@@ -136,12 +137,15 @@ pub fn check_topics(kafka: &KafkaConfig, flow: &Flow) -> Result<(), weft_kafka::
     }
 }
 
-/// Runs one flow until `shutdown`, or until a fatal error (returned).
+/// Runs one flow until `shutdown`, or until a fatal error (returned). Records wait in place
+/// for an unreachable registry (`registry_wait`, see [`weft_kafka::wait`]) rather than being
+/// dead-lettered.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_flow(
     kafka: &KafkaConfig,
     flow: Arc<Flow>,
     registry: &RegistryClientConfig,
+    registry_wait: Duration,
     instance_id: &str,
     drain_timeout: Duration,
     metrics: Option<KafkaMetrics>,
@@ -157,6 +161,8 @@ pub async fn run_flow(
         .await
         .map_err(weft_kafka::Error::Config)?;
     let opts = options::consumer_options(&flow.name, &flow.spec, instance_id, drain_timeout);
+    let wait = TransientWait::for_mode(flow.spec.mode, registry_wait, drain_timeout);
+    let processor = WaitOnTransient::new(processor, wait, "the schema registry", shutdown.clone());
     tracing::info!(
         flow = %flow.name, file = %flow.file.display(), from = ?flow.spec.from,
         destinations = ?flow.destinations(), mode = ?flow.spec.mode, "Running a flow"

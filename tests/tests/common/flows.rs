@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use weft_kafka::admin::TopicSpec;
+use weft_schema::codec::Codec;
 use weft_testkit::{repo_root, unique, TestKafka};
 
 /// The topics of `flows/shop-orders.toml`: input, destinations, dead letters.
@@ -138,4 +139,37 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The text of a schema file of the repository (`schemas/<name>.avsc`).
+pub fn schema_text(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("schemas").join(format!("{name}.avsc"))).unwrap()
+}
+
+/// demo.shop.Order as first registered: before `country` and `email` were added.
+pub fn order_v1() -> String {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&schema_text("demo.shop.Order")).unwrap();
+    let fields = json["fields"].as_array_mut().unwrap();
+    fields.retain(|f| f["name"] != "country" && f["name"] != "email");
+    json.to_string()
+}
+
+/// The codec of the flow's output, demo.canonical.Order.
+pub fn canonical() -> Codec {
+    Codec::parse(&schema_text("demo.canonical.Order"), &[]).unwrap()
+}
+
+/// The canonical orders of framed record values, as JSON.
+pub fn canonical_json<'a>(
+    values: impl IntoIterator<Item = Option<&'a [u8]>>,
+) -> Vec<serde_json::Value> {
+    let codec = canonical();
+    values
+        .into_iter()
+        .map(|v| {
+            let framed = weft_core::wire::parse(v.unwrap()).unwrap();
+            codec.to_json(&codec.decode(framed.body).unwrap()).unwrap()
+        })
+        .collect()
 }

@@ -227,12 +227,6 @@ pub fn lookup(cached: Option<(bool, Duration)>, refresh: Duration, recheck: Dura
     }
 }
 
-/// How long to wait after the `attempt`-th (1-based) failure to reach the registry.
-pub fn registry_backoff(attempt: u32) -> Duration {
-    let exp = attempt.saturating_sub(1).min(5);
-    Duration::from_millis(200 * (1 << exp)).min(Duration::from_secs(5))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -506,12 +500,5 @@ mod tests {
             Lookup::NotAllowed
         );
         assert_eq!(lookup(Some((false, s(2))), refresh, recheck), Lookup::Fetch);
-    }
-
-    #[test]
-    fn registry_backoff_grows_and_is_capped() {
-        assert_eq!(registry_backoff(1), Duration::from_millis(200));
-        assert_eq!(registry_backoff(2), Duration::from_millis(400));
-        assert_eq!(registry_backoff(100), Duration::from_secs(5));
     }
 }

@@ -15,10 +15,11 @@
 //! plus the `weft.*` headers that are missing ([`logic::forward`]). Invalid ones are returned
 //! to the consumer loop as permanent errors, which dead-letters them.
 //!
-//! An unreachable registry is never a reason to dead-letter: at-least-once, the record waits
-//! in place (`registry_wait`) and then the route stops with a fatal error, leaving the record
-//! uncommitted; exactly-once, it waits at most a quarter of the drain timeout and then the
-//! loop aborts the transaction and re-reads (and stops after repeated aborts).
+//! An unreachable registry is never a reason to dead-letter ([`weft_kafka::wait`]):
+//! at-least-once, the record waits in place (`registry_wait`) and then the route stops with a
+//! fatal error, leaving the record uncommitted; exactly-once, it waits at most a quarter of
+//! the drain timeout and then the loop aborts the transaction and re-reads (and stops after
+//! repeated aborts).
 
 pub mod allowed;
 pub mod config;
@@ -26,41 +27,17 @@ pub mod logic;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use weft_core::{ErrorClass, StageError};
-use weft_kafka::{DeliveryMode, Emitter, KafkaConfig, KafkaMetrics, OutRecord, Processor, Record};
+use weft_core::StageError;
+use weft_kafka::wait::{TransientWait, WaitOnTransient};
+use weft_kafka::{Emitter, KafkaConfig, KafkaMetrics, OutRecord, Processor, Record};
 use weft_schema::{RegistryClient, RegistryClientConfig, SchemaCache, SchemaSource};
 
 pub use allowed::{AllowedIds, SubjectSource};
 pub use config::{ValidateConfig, ValidateRoute};
 use logic::Target;
-
-/// How long a record waits for an unreachable registry, and what it becomes after that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegistryWait {
-    pub max: Duration,
-    /// `Fatal` (at-least-once: stop, do not dead-letter) or `Transient` (exactly-once: let
-    /// the loop abort and re-read).
-    pub then: ErrorClass,
-}
-
-impl RegistryWait {
-    /// The wait for a route in `mode`.
-    pub fn for_mode(mode: DeliveryMode, registry_wait: Duration, drain_timeout: Duration) -> Self {
-        match mode {
-            DeliveryMode::AtLeastOnce => Self {
-                max: registry_wait,
-                then: ErrorClass::Fatal,
-            },
-            DeliveryMode::ExactlyOnce => Self {
-                max: registry_wait.min(drain_timeout / 4),
-                then: ErrorClass::Transient,
-            },
-        }
-    }
-}
 
 /// The target of an input topic, or why it has none (rendered once per topic).
 type TargetOf = Result<Arc<Target>, StageError>;
@@ -72,8 +49,6 @@ pub struct ValidateProcessor<S = RegistryClient> {
     schemas: Arc<SchemaCache<S>>,
     allowed: Arc<AllowedIds>,
     targets: RwLock<HashMap<Arc<str>, TargetOf>>,
-    wait: RegistryWait,
-    shutdown: CancellationToken,
 }
 
 impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
@@ -81,8 +56,6 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
         route: &ValidateRoute,
         schemas: Arc<SchemaCache<S>>,
         allowed: Arc<AllowedIds>,
-        wait: RegistryWait,
-        shutdown: CancellationToken,
     ) -> Self {
         Self {
             to: route.to.clone(),
@@ -90,8 +63,6 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
             schemas,
             allowed,
             targets: RwLock::new(HashMap::new()),
-            wait,
-            shutdown,
         }
     }
 
@@ -146,48 +117,26 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
 
 impl<S: SchemaSource + SubjectSource + 'static> Processor for ValidateProcessor<S> {
     async fn process(&self, record: &Record, out: &mut Emitter) -> Result<(), StageError> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let error = match self.check(record).await {
-                Ok(o) => {
-                    out.emit(o);
-                    return Ok(());
-                }
-                Err(e) if e.class != ErrorClass::Transient => return Err(e),
-                Err(e) => e,
-            };
-            let waited = started.elapsed();
-            if self.shutdown.is_cancelled() {
-                // The loop leaves the record uncommitted.
-                return Err(error);
-            }
-            if waited >= self.wait.max {
-                let mut e = error.with_class(self.wait.then);
-                if self.wait.then == ErrorClass::Fatal {
-                    e.message = format!(
-                        "{} (waited {}s for the schema registry; stopping rather than \
-                         dead-lettering a record that may be valid)",
-                        e.message,
-                        waited.as_secs()
-                    );
-                }
-                return Err(e);
-            }
-            attempt += 1;
-            if attempt == 1 {
-                tracing::warn!(
-                    topic = %record.topic, partition = record.partition, offset = record.offset,
-                    error = %error, "Schema registry unreachable; the record waits"
-                );
-            }
-            let pause = logic::registry_backoff(attempt).min(self.wait.max - waited);
-            tokio::select! {
-                () = self.shutdown.cancelled() => return Err(error),
-                () = tokio::time::sleep(pause) => {}
-            }
-        }
+        out.emit(self.check(record).await?);
+        Ok(())
     }
+}
+
+/// The processor of one route: an unreachable registry makes records wait in place (see the
+/// module documentation), never go to the dead-letter topic.
+pub fn route_processor<S: SchemaSource + SubjectSource + 'static>(
+    route: &ValidateRoute,
+    schemas: Arc<SchemaCache<S>>,
+    allowed: Arc<AllowedIds>,
+    wait: TransientWait,
+    shutdown: CancellationToken,
+) -> WaitOnTransient<ValidateProcessor<S>> {
+    WaitOnTransient::new(
+        ValidateProcessor::new(route, schemas, allowed),
+        wait,
+        "the schema registry",
+        shutdown,
+    )
 }
 
 /// Runs every route until `shutdown`; the first route to fail stops the others.
@@ -214,8 +163,8 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for route in &cfg.routes {
         let opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
-        let wait = RegistryWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
-        let processor = Arc::new(ValidateProcessor::new(
+        let wait = TransientWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
+        let processor = Arc::new(route_processor(
             route,
             schemas.clone(),
             allowed.clone(),

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use weft_core::{headers, ErrorCode, Headers};
+use std::time::Instant;
+
+use weft_core::{headers, ErrorClass, ErrorCode, Headers};
 use weft_schema::codec::Value;
 use weft_schema::{Codec, FetchedSchema, SchemaError};
 
@@ -84,10 +86,13 @@ fn fake() -> Fake {
     }
 }
 
-fn processor(src: Fake, wait: RegistryWait) -> (ValidateProcessor<Fake>, CancellationToken) {
+fn processor(
+    src: Fake,
+    wait: TransientWait,
+) -> (WaitOnTransient<ValidateProcessor<Fake>>, CancellationToken) {
     let route = ValidateRoute::new(vec!["ingest.orders".into()], "{suffix}");
     let stop = CancellationToken::new();
-    let p = ValidateProcessor::new(
+    let p = route_processor(
         &route,
         Arc::new(SchemaCache::new(src).with_failure_ttl(Duration::ZERO)),
         Arc::new(AllowedIds::new(Duration::from_secs(60))),
@@ -97,8 +102,8 @@ fn processor(src: Fake, wait: RegistryWait) -> (ValidateProcessor<Fake>, Cancell
     (p, stop)
 }
 
-fn fatal_after(max: Duration) -> RegistryWait {
-    RegistryWait {
+fn fatal_after(max: Duration) -> TransientWait {
+    TransientWait {
         max,
         then: ErrorClass::Fatal,
     }
@@ -130,7 +135,7 @@ fn record(offset: i64, value: Option<Vec<u8>>) -> Record {
 async fn a_valid_record_is_forwarded_unchanged_with_headers() {
     let (p, _) = processor(fake(), fatal_after(Duration::ZERO));
     let r = record(5, Some(order(7, 1)));
-    let out = p.check(&r).await.unwrap();
+    let out = p.inner().check(&r).await.unwrap();
     assert_eq!(&*out.topic, "orders");
     assert_eq!(out.value, r.value);
     assert_eq!(out.key, r.key);
@@ -182,7 +187,7 @@ async fn each_invalid_record_gets_its_code() {
         ),
     ];
     for (value, code, text) in cases {
-        let e = p.check(&record(1, value)).await.unwrap_err();
+        let e = p.inner().check(&record(1, value)).await.unwrap_err();
         assert_eq!(e.code, code, "{e}");
         assert_eq!(e.class, ErrorClass::Permanent, "{e}");
         assert!(e.message.contains(text), "{:?} lacks {text:?}", e.message);
@@ -193,14 +198,18 @@ async fn each_invalid_record_gets_its_code() {
         );
     }
     assert_eq!(
-        p.schemas.source().subject_calls.load(Ordering::SeqCst),
+        p.inner()
+            .schemas
+            .source()
+            .subject_calls
+            .load(Ordering::SeqCst),
         1,
         "the subject is read once for every record"
     );
     let mut keyless = record(1, None);
     keyless.key = None;
     assert_eq!(
-        p.check(&keyless).await.unwrap_err().code,
+        p.inner().check(&keyless).await.unwrap_err().code,
         ErrorCode::BadMagicByte
     );
 }
@@ -213,8 +222,6 @@ async fn a_custom_subject_decides() {
         &route,
         Arc::new(SchemaCache::new(fake())),
         Arc::new(AllowedIds::new(Duration::from_secs(60))),
-        fatal_after(Duration::ZERO),
-        CancellationToken::new(),
     );
     let e = p.check(&record(1, Some(order(7, 1)))).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::SchemaNotAllowed);
@@ -232,8 +239,6 @@ async fn a_loop_is_fatal() {
         &route,
         Arc::new(SchemaCache::new(fake())),
         Arc::new(AllowedIds::new(Duration::from_secs(60))),
-        fatal_after(Duration::ZERO),
-        CancellationToken::new(),
     );
     let mut r = record(1, Some(order(7, 1)));
     r.topic = Arc::from("orders");
@@ -265,7 +270,12 @@ async fn an_unreachable_registry_waits_then_stops_without_dead_lettering() {
         e.message
     );
     assert!(
-        p.schemas.source().subject_calls.load(Ordering::SeqCst) >= 2,
+        p.inner()
+            .schemas
+            .source()
+            .subject_calls
+            .load(Ordering::SeqCst)
+            >= 2,
         "retried"
     );
 }
@@ -286,7 +296,11 @@ async fn the_record_passes_once_the_registry_answers() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    p.schemas.source().down.store(false, Ordering::SeqCst);
+    p.inner()
+        .schemas
+        .source()
+        .down
+        .store(false, Ordering::SeqCst);
     assert_eq!(task.await.unwrap().unwrap(), 1);
 }
 
@@ -311,24 +325,4 @@ async fn shutdown_ends_the_wait_with_a_transient_error() {
         .unwrap()
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::Transient);
-}
-
-#[test]
-fn exactly_once_waits_within_the_drain_timeout() {
-    let w = RegistryWait::for_mode(
-        DeliveryMode::ExactlyOnce,
-        Duration::from_secs(60),
-        Duration::from_secs(10),
-    );
-    assert_eq!(w.max, Duration::from_millis(2_500));
-    assert_eq!(w.then, ErrorClass::Transient);
-    let w = RegistryWait::for_mode(
-        DeliveryMode::AtLeastOnce,
-        Duration::from_secs(60),
-        Duration::from_secs(10),
-    );
-    assert_eq!(
-        (w.max, w.then),
-        (Duration::from_secs(60), ErrorClass::Fatal)
-    );
 }
