@@ -42,7 +42,11 @@ impl TraceParent {
     }
 
     pub fn trace_id_hex(&self) -> String {
-        hex::encode(self.trace_id)
+        let mut b = [0u8; 32];
+        match hex::encode_to_slice(self.trace_id, &mut b) {
+            Ok(()) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => hex::encode(self.trace_id),
+        }
     }
 
     pub fn sampled(&self) -> bool {
@@ -51,14 +55,18 @@ impl TraceParent {
 }
 
 impl fmt::Display for TraceParent {
+    /// `00-<trace id>-<parent id>-<flags>`, lower-case hex. Written into one buffer: every
+    /// record a stage produces carries one, and `hex::encode` goes through a char iterator.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            hex::encode(self.trace_id),
-            hex::encode(self.parent_id),
-            self.flags
-        )
+        let mut b = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        // The slices have exactly twice the input's length, so the encodings cannot fail.
+        let ok = hex::encode_to_slice(self.trace_id, &mut b[3..35]).is_ok()
+            && hex::encode_to_slice(self.parent_id, &mut b[36..52]).is_ok()
+            && hex::encode_to_slice([self.flags], &mut b[53..55]).is_ok();
+        match std::str::from_utf8(&b) {
+            Ok(text) if ok => f.write_str(text),
+            _ => Err(fmt::Error),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use weft_core::{ErrorCode, StageError};
 use weft_schema::codec::Value;
 use weft_transform::program::Outcome;
-use weft_transform::vrl_value::{record_from_vrl, record_to_vrl, to_vrl};
+use weft_transform::vrl_value::{record_fields_to_vrl, record_from_vrl, record_to_vrl, to_vrl};
 
 use crate::flow::{Flow, Route, Transform};
 use crate::logic::key_of;
@@ -89,7 +89,11 @@ impl Flow {
                 None => true,
                 Some(c) => {
                     if vrl_event.is_none() {
-                        vrl_event = Some(record_to_vrl(&self.event_schema().codec, &event));
+                        let codec = &self.event_schema().codec;
+                        vrl_event = Some(match &self.condition_fields {
+                            Some(fields) => record_fields_to_vrl(codec, &event, fields),
+                            None => record_to_vrl(codec, &event),
+                        });
                     }
                     let ev = vrl_event.as_ref().unwrap_or(&vrl::value::Value::Null);
                     c.matches(ev, metadata).map_err(|e| {

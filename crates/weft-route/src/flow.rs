@@ -61,6 +61,10 @@ pub struct Flow {
     pub default: Route,
     /// Whether a program or condition reads `%kafka` (built per record only then).
     pub uses_metadata: bool,
+    /// The event's top-level fields (indices) the route conditions read, when VRL can name
+    /// them: only those are converted to VRL for an event that did not go through a program.
+    /// `None`: convert the whole event.
+    pub condition_fields: Option<Vec<usize>>,
     /// Every destination topic, each once, in route order (worked out at start-up).
     destinations: Vec<Arc<str>>,
 }
@@ -222,6 +226,7 @@ pub fn compile(
     match default {
         Some(default) if e.is_empty() => Ok(Flow {
             destinations: all_destinations(&routes, &default),
+            condition_fields: condition_fields(&routes, &event.codec),
             name,
             file: file.to_path_buf(),
             spec,
@@ -234,6 +239,25 @@ pub fn compile(
         }),
         _ => Err(e),
     }
+}
+
+/// The indices of the top-level event fields the route conditions read (see
+/// [`Flow::condition_fields`]).
+fn condition_fields(routes: &[Route], codec: &weft_schema::codec::Codec) -> Option<Vec<usize>> {
+    let weft_schema::codec::Kind::Record(record) = codec.root().kind() else {
+        return None;
+    };
+    let mut indices = Vec::new();
+    for c in routes.iter().filter_map(|r| r.condition.as_ref()) {
+        for name in c.event_fields()? {
+            if let Some(i) = record.fields.iter().position(|f| f.name == name) {
+                indices.push(i);
+            }
+        }
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    Some(indices)
 }
 
 fn schema(catalog: &Catalog, key: &str, name: &str, e: &mut Vec<String>) -> Option<FlowSchema> {

@@ -57,13 +57,23 @@ const OUTPUT: &str = r#"{
   ]
 }"#;
 
-/// What both flows share: input, output, one default route.
+/// What both flows share: input, output, two routes (one fan-out) and the default route. The
+/// direct flow's conditions see only the fields they read; the program's, the whole event.
 const HEAD: &str = r#"
 from = ["shop.orders"]
 [input]
 schema = "shop.Order"
 [output]
 schema = "canonical.Order"
+[[routes]]
+name = "big"
+when = ".amount >= 500000.0"
+to = ["canonical.big"]
+continue = true
+[[routes]]
+name = "de"
+when = '.country == "DE" && .city != "City 3"'
+to = ["canonical.de"]
 [default]
 to = ["canonical.orders"]
 "#;
@@ -168,6 +178,16 @@ fn direct_mappings_and_the_same_mapping_in_vrl_give_the_same_events() {
         program.transform,
         weft_route::Transform::Program { mapping: None, .. }
     ));
+    // The direct flow converts only what its conditions read (amount, country, city).
+    let fields = direct.condition_fields.clone().unwrap();
+    let names: Vec<&str> = match direct.event_schema().codec.root().kind() {
+        weft_schema::codec::Kind::Record(r) => {
+            fields.iter().map(|i| r.fields[*i].name.as_str()).collect()
+        }
+        _ => panic!("a record"),
+    };
+    assert_eq!(names, ["amount", "country", "city"]);
+    let mut routes = std::collections::BTreeMap::<String, usize>::new();
     let codec = &direct.input.codec;
     let out = &direct.event_schema().codec;
     let opts = JsonOptions::default();
@@ -201,9 +221,18 @@ fn direct_mappings_and_the_same_mapping_in_vrl_give_the_same_events() {
         );
         assert_eq!(ea, eb, "input {n}: same JSON but different values");
         assert_eq!(oa, ob, "input {n}: different outputs");
+        for o in &oa {
+            *routes.entry(o.route.clone()).or_default() += 1;
+        }
         compared += 1;
     }
     assert_eq!(compared, 302);
+    // Every route was taken, so the conditions were compared both ways.
+    assert_eq!(
+        routes.keys().collect::<Vec<_>>(),
+        ["big", "de", "default"],
+        "{routes:?}"
+    );
 }
 
 #[test]

@@ -32,7 +32,15 @@ impl Mask {
     /// Masks a text.
     pub fn apply(self, s: &str) -> String {
         match self {
-            Self::Sha256 => hex::encode(Sha256::digest(s.as_bytes())),
+            Self::Sha256 => {
+                let digest = Sha256::digest(s.as_bytes());
+                // hex::encode goes through a char iterator; the slice form is a table loop.
+                let mut hex = [0u8; 64];
+                match hex::encode_to_slice(digest, &mut hex) {
+                    Ok(()) => String::from_utf8_lossy(&hex).into_owned(),
+                    Err(_) => hex::encode(digest),
+                }
+            }
             Self::Redact => "[redacted]".to_string(),
             Self::KeepLast(n) => {
                 let count = s.chars().count();

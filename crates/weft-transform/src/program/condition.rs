@@ -17,6 +17,25 @@ impl Condition {
         touches_metadata(self.program.info())
     }
 
+    /// The top-level event fields the condition reads, or `None` when it reads the whole
+    /// event (or a path VRL cannot name statically). Lets a caller convert only those fields.
+    pub fn event_fields(&self) -> Option<Vec<String>> {
+        use vrl::path::OwnedSegment;
+        let mut names = Vec::new();
+        for p in &self.program.info().target_queries {
+            if p.prefix != PathPrefix::Event {
+                continue;
+            }
+            match p.path.segments.first() {
+                Some(OwnedSegment::Field(name)) => names.push(name.to_string()),
+                _ => return None,
+            }
+        }
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+
     /// Compiles `expr` read-only (assigning to `.` or `%` is a compile error) and refuses an
     /// expression whose type cannot be boolean.
     pub fn compile(

@@ -67,6 +67,25 @@ pub fn record_to_vrl(codec: &Codec, value: &Value) -> VrlValue {
     to_vrl(codec, codec.root().id(), value)
 }
 
+/// The VRL object of a record value with only the fields at `indices` (of the codec's root
+/// record): what a route condition that reads only those fields needs.
+pub fn record_fields_to_vrl(codec: &Codec, value: &Value, indices: &[usize]) -> VrlValue {
+    let root = codec.root();
+    let (Kind::Record(r), Value::Record(fields)) = (root.kind(), value) else {
+        return record_to_vrl(codec, value);
+    };
+    let mut map = ObjectMap::new();
+    for &i in indices {
+        if let (Some(field), Some(v)) = (r.fields.get(i), fields.get(i)) {
+            map.insert(
+                KeyString::from(field.name.as_str()),
+                to(codec, codec.node(field.node), v, 1),
+            );
+        }
+    }
+    VrlValue::Object(map)
+}
+
 /// The VRL value of `value`, a value of `node`. Infallible: a value that does not fit its
 /// node is converted as well as it can be, without the schema's help.
 pub fn to_vrl(codec: &Codec, node: NodeId, value: &Value) -> VrlValue {
