@@ -7,6 +7,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
+mod flow_latency;
+mod flows;
 mod ingest;
 mod latency;
 mod pipeline;
@@ -68,6 +70,12 @@ enum Command {
     EndOffsets(ingest::EndOffsetsArgs),
     /// Create one topic, with topic configs
     CreateTopic(ingest::CreateTopicArgs),
+    /// Register the flows benchmark's input schema and fill a topic with Avro orders
+    FlowPrepare(flows::FlowPrepareArgs),
+    /// Run a flow of bench/flows/ over every order of a prepared topic; print one JSON line
+    FlowRun(flows::FlowRunArgs),
+    /// End-to-end latency of a flow (or the raw loop) over Avro orders; print one JSON line
+    FlowLatency(flow_latency::FlowLatencyArgs),
 }
 
 #[tokio::main]
@@ -100,6 +108,9 @@ async fn main() -> ExitCode {
         Command::ProduceCopies(a) => ingest::produce_copies(&kafka, a).await,
         Command::EndOffsets(a) => ingest::end_offsets(&kafka, a).await,
         Command::CreateTopic(a) => ingest::create_topic(&kafka, a).await,
+        Command::FlowPrepare(a) => flows::prepare(&kafka, a).await,
+        Command::FlowRun(a) => flows::run(&kafka, a).await,
+        Command::FlowLatency(a) => flow_latency::run(&kafka, a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

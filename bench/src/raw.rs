@@ -28,6 +28,17 @@ pub fn run(
     cc.set("auto.offset.reset", "earliest");
     cc.set("enable.auto.commit", "true");
     cc.set("enable.partition.eof", "false");
+    // The prefetch settings the weft loop uses (see weft_kafka's poller): with librdkafka's
+    // defaults a consumer of small records stalls for `fetch.queue.backoff.ms` (1 s) whenever
+    // its queue holds `queued.min.messages`, and the baseline would measure that, not rdkafka.
+    for (k, v) in [
+        ("fetch.queue.backoff.ms", "10"),
+        ("queued.max.messages.kbytes", "16384"),
+    ] {
+        if cc.get(k).is_none() {
+            cc.set(k, v);
+        }
+    }
     let consumer: BaseConsumer = cc.create().context("creating the raw consumer")?;
     consumer
         .subscribe(&[input])
@@ -60,6 +71,9 @@ pub fn run(
         }
         if let Some(p) = m.payload() {
             rec = rec.payload(p);
+        }
+        if let Some(h) = m.headers() {
+            rec = rec.headers(h.detach());
         }
         send_or_wait(&producer, rec)?;
         consumed += 1;

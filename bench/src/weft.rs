@@ -32,10 +32,20 @@ impl Processor for Forward {
 }
 
 /// Wraps a processor to note the first record's arrival and count value bytes.
-struct Counting<P> {
+pub struct Counting<P> {
     inner: P,
-    first: OnceLock<Instant>,
-    bytes: AtomicU64,
+    pub first: OnceLock<Instant>,
+    pub bytes: AtomicU64,
+}
+
+impl<P> Counting<P> {
+    pub fn new(inner: P) -> Self {
+        Self {
+            inner,
+            first: OnceLock::new(),
+            bytes: AtomicU64::new(0),
+        }
+    }
 }
 
 impl<P: Processor> Processor for Counting<P> {
