@@ -1,7 +1,8 @@
 //! A flow whose schema registry becomes unreachable waits: records with a schema id it has
 //! not seen yet stay where they are — nothing is dead-lettered because the registry was away
 //! — and go through once the registry answers again. Both delivery modes, the registry behind
-//! a loopback proxy that the test closes and reopens.
+//! a loopback proxy that the test closes and reopens; and a flow started before its registry
+//! waits for it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -167,4 +168,75 @@ async fn exactly_once_records_wait_for_an_unreachable_registry() {
 #[tokio::test(flavor = "multi_thread")]
 async fn at_least_once_records_wait_for_an_unreachable_registry() {
     records_wait_for_the_registry("at_least_once").await;
+}
+
+/// In `weft up` the registry starts beside the flows: a flow that cannot reach it at start-up
+/// waits (it registers its output schema first) instead of stopping.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_waits_for_the_registry_at_start_up() {
+    let kafka = ensure_kafka().unwrap();
+    let registry = TestRegistry::start().await.unwrap();
+    let ws = FlowWorkspace::new(&kafka, 1).await.unwrap();
+    let cache = SchemaCache::from_config(&RegistryClientConfig {
+        url: registry.url.clone(),
+        ..RegistryClientConfig::default()
+    })
+    .unwrap();
+    let input = ws.topic("demo.orders");
+    let v2_text =
+        std::fs::read_to_string(repo_root().join("schemas/demo.shop.Order.avsc")).unwrap();
+    let id = cache
+        .register(&format!("{input}-value"), &v2_text)
+        .await
+        .unwrap();
+    let v2 = Codec::parse(&v2_text, &[]).unwrap();
+
+    // Nothing listens on the registry's port yet.
+    let port = free_port().await.unwrap();
+    let config = ws.config(&kafka, &format!("http://127.0.0.1:{port}"), "");
+    let mut weft = process::spawn(&config, &["run", "transform"], &[]).unwrap();
+    weft_testkit::wait::wait_for(
+        "the flow to wait for the registry",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let log = weft.stderr();
+            async move {
+                log.contains("Waiting for the schema registry")
+                    .then_some(())
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", weft.stderr()));
+    assert!(!weft.stderr().contains("Flow stopped"), "{}", weft.stderr());
+
+    // The registry appears at that address: the flow starts and routes.
+    let open = CancellationToken::new();
+    proxy::start(
+        port,
+        registry.url.trim_start_matches("http://").to_string(),
+        open.clone(),
+    )
+    .await
+    .unwrap();
+    kafka
+        .produce(&input, &[order(&v2, id, 7, json!({"country": "DE"}))])
+        .await
+        .unwrap();
+    let seen = kafka
+        .read_until_async(&ws.topic("orders.eu"), true, Duration::from_secs(90), |s| {
+            !s.is_empty()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("after the registry appeared: {e}\n{}", weft.stderr()));
+    let ids: Vec<String> = canonical_json(seen.iter().map(|r| r.value.as_deref()))
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["o-7"]);
+    weft.signal("TERM").unwrap();
+    let (exit, _) = weft.wait_exit(Duration::from_secs(30)).await.unwrap();
+    assert!(exit.success(), "{exit:?}\n{}", weft.stderr());
+    open.cancel();
 }

@@ -157,9 +157,15 @@ pub async fn run_flow(
         SchemaCache::from_config(registry)
             .map_err(|e| weft_kafka::Error::Config(format!("schema_registry: {e}")))?,
     );
-    let processor = FlowProcessor::prepare(flow.clone(), schemas, flow_metrics)
-        .await
-        .map_err(weft_kafka::Error::Config)?;
+    let processor = FlowProcessor::prepare_waiting(
+        flow.clone(),
+        schemas,
+        flow_metrics,
+        registry_wait,
+        &shutdown,
+    )
+    .await
+    .map_err(weft_kafka::Error::Config)?;
     let opts = options::consumer_options(&flow.name, &flow.spec, instance_id, drain_timeout);
     let wait = TransientWait::for_mode(flow.spec.mode, registry_wait, drain_timeout);
     let processor = WaitOnTransient::new(processor, wait, "the schema registry", shutdown.clone());

@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use weft_core::{ErrorCode, StageError};
+use tokio_util::sync::CancellationToken;
+use weft_core::{Classify, ErrorClass, ErrorCode, StageError};
 use weft_kafka::{Emitter, OutRecord, Processor, Record};
 use weft_schema::{ReaderSchema, SchemaCache, SchemaError, SchemaSource};
 
@@ -32,16 +34,52 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
         schemas: Arc<SchemaCache<S>>,
         metrics: Option<FlowMetrics>,
     ) -> Result<Self, String> {
+        Self::prepare_waiting(
+            flow,
+            schemas,
+            metrics,
+            Duration::ZERO,
+            &CancellationToken::new(),
+        )
+        .await
+    }
+
+    /// [`Self::prepare`], waiting up to `wait` (or until `shutdown`) for a registry that cannot
+    /// be reached yet — in `weft up` the registry starts beside the flows.
+    pub async fn prepare_waiting(
+        flow: Arc<Flow>,
+        schemas: Arc<SchemaCache<S>>,
+        metrics: Option<FlowMetrics>,
+        wait: Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<Self, String> {
+        let deadline = Instant::now() + wait;
         let mut output_ids = HashMap::new();
         if let (Some(output), Some(spec)) = (&flow.output, &flow.spec.output) {
             for topic in flow.destinations().iter().cloned() {
                 let subject = render_subject(&spec.subject, &topic);
-                let id = schemas.register(&subject, &output.text).await.map_err(|e| {
-                    format!(
-                        "flow {}: registering {} under subject {subject} (destination {topic}): {e}",
-                        flow.name, output.name
-                    )
-                })?;
+                let id = loop {
+                    match schemas.register(&subject, &output.text).await {
+                        Ok(id) => break id,
+                        Err(e)
+                            if e.class() == ErrorClass::Transient
+                                && Instant::now() < deadline
+                                && !shutdown.is_cancelled() =>
+                        {
+                            tracing::info!(flow = %flow.name, error = %e, "Waiting for the schema registry");
+                            tokio::select! {
+                                () = shutdown.cancelled() => {}
+                                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
+                        }
+                        Err(e) => {
+                            return Err(format!(
+                                "flow {}: registering {} under subject {subject} (destination {topic}): {e}",
+                                flow.name, output.name
+                            ))
+                        }
+                    }
+                };
                 output_ids.insert(topic, id);
             }
         }
