@@ -18,6 +18,8 @@ set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 RECORDS=${RECORDS:-1000000}
 PARTITIONS=${PARTITIONS:-6}
@@ -42,10 +44,9 @@ die() {
     exit 1
 }
 
-free_gb=$(df -P -k "$ROOT" | awk 'NR == 2 {printf "%.1f", $4 / 1048576}')
-if awk -v f="$free_gb" -v m="$MIN_FREE_GB" 'BEGIN {exit !(f < m)}'; then
-    die "only $free_gb GB free on $ROOT; the run needs at least $MIN_FREE_GB GB"
-fi
+for tool in curl jq python3; do
+    command -v "$tool" >/dev/null || die "$tool is needed"
+done
 
 if ! deploy/local/kafka status >/dev/null 2>&1; then
     log "starting the local broker"
@@ -55,7 +56,17 @@ KAFKA_STATUS=$(deploy/local/kafka status)
 BROKER_PID=$(awk '/^pid:/ {print $2}' <<<"$KAFKA_STATUS")
 KAFKA_VERSION=$(awk '/^version:/ {print $2}' <<<"$KAFKA_STATUS")
 BOOTSTRAP=$(awk '/^bootstrap:/ {print $2}' <<<"$KAFKA_STATUS")
+KAFKA_DATA=$(awk '/^data:/ {print $2}' <<<"$KAFKA_STATUS")
 export WEFT_BENCH_BOOTSTRAP=$BOOTSTRAP
+
+# The broker's disk (every run writes the input's size again, and more for the fan-out; the
+# output topics are deleted after each run).
+disk=$ROOT
+[[ -n $KAFKA_DATA && -d $KAFKA_DATA ]] && disk=$KAFKA_DATA
+free_gb=$(df -P -k "$disk" | awk 'NR == 2 {printf "%.1f", $4 / 1048576}')
+if awk -v f="$free_gb" -v m="$MIN_FREE_GB" 'BEGIN {exit !(f < m)}'; then
+    die "only $free_gb GB free on $disk (the broker's disk); the run needs at least $MIN_FREE_GB GB"
+fi
 
 log "building weft-bench and weft (release)"
 cargo build --release -p weft-bench -p weft-cli
@@ -66,17 +77,13 @@ WORK=$(mktemp -d)
 STAMP="$(date +%s)-$$"
 INPUT="weft-bench-flows-in-$STAMP"
 SCHEMA_TOPIC="weft-bench-flows-schemas-$STAMP"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 REGISTRY_PORT=$(free_port)
 REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT"
 REGISTRY_PID=
 
 cleanup() {
     local rc=$?
-    if [[ -n $REGISTRY_PID ]] && kill -0 "$REGISTRY_PID" 2>/dev/null; then
-        kill -TERM "$REGISTRY_PID" 2>/dev/null || true
-        wait "$REGISTRY_PID" 2>/dev/null || true
-    fi
+    stop_process "$REGISTRY_PID"
     if ((rc != 0)) && [[ -s $WORK/registry.log ]]; then
         log "registry log (last lines):"
         tail -n 20 "$WORK/registry.log" >&2 || true
@@ -89,26 +96,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The registry in its own process, on its own log topic: the measured process is the flow's.
-cat >"$WORK/registry.toml" <<EOF
-[kafka]
-bootstrap_servers = "$BOOTSTRAP"
-[admin]
-enabled = false
-[log]
-level = "warn"
-[registry]
-listen = "127.0.0.1:$REGISTRY_PORT"
-topic = "$SCHEMA_TOPIC"
-EOF
-log "starting the registry on $REGISTRY_URL"
-"$BIN" -c "$WORK/registry.toml" run registry >"$WORK/registry.log" 2>&1 &
-REGISTRY_PID=$!
-for _ in $(seq 1 600); do
-    kill -0 "$REGISTRY_PID" 2>/dev/null || die "the registry exited during start-up"
-    curl -sf -o /dev/null "$REGISTRY_URL/" && break
-    sleep 0.1
-done
-curl -sf -o /dev/null "$REGISTRY_URL/" || die "the registry did not answer within 60 s"
+start_registry "$BIN" "$WORK" "$BOOTSTRAP" "$REGISTRY_PORT" "$SCHEMA_TOPIC"
 
 started=$(date +%s)
 log "prepare: $RECORDS orders into $INPUT ($PARTITIONS partitions)"
@@ -162,7 +150,7 @@ fi
 python3 bench/flows_report.py "$WORK/prepare.json" "$WORK/runs.jsonl" "$WORK/latency.jsonl" \
     --command "$COMMAND" --rate "$RATE" --notes "$NOTES" \
     --fact "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit" \
-    --fact "CPU: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)); memory: $(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB" \
+    --fact "CPU: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)); memory: $(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB; kernel $(uname -r)" \
     --fact "Kafka $KAFKA_VERSION, one broker (KRaft, \`deploy/local/kafka\`) on the same machine; the registry (\`weft run registry\`) in its own process; $(rustc --version)" \
     --fact "Measured part of the run (prepare, runs, latency): $elapsed s" \
     >"$WORK/flows.md"

@@ -32,6 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-15}
@@ -100,7 +102,6 @@ STAMP="$(date +%s)-$$"
 TOPIC="bench-ingest-events-$STAMP"
 IDEM_TOPIC="bench-ingest-idem-$STAMP"
 SCHEMA_TOPIC="bench-ingest-schemas-$STAMP"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 REGISTRY_PORT=$(free_port)
 INGEST_PORT=$(free_port)
 REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT"
@@ -108,18 +109,6 @@ INGEST_URL="http://127.0.0.1:$INGEST_PORT"
 REGISTRY_PID=
 INGEST_PID=
 PY_PID=
-
-stop_process() {
-    local pid=$1
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || return 0
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-}
 
 cleanup() {
     local rc=$?
@@ -153,18 +142,6 @@ log "creating $TOPIC ($PARTITIONS partitions) and $IDEM_TOPIC (compacted)"
     --config retention.bytes=33554432 --config file.delete.delay.ms=1000
 "$BENCH" create-topic --topic "$IDEM_TOPIC" --partitions 1 --config cleanup.policy=compact
 
-# The registry runs in its own process so that the ingest process's CPU is ingest's alone.
-cat >"$WORK/registry.toml" <<EOF
-[kafka]
-bootstrap_servers = "$BOOTSTRAP"
-[admin]
-enabled = false
-[log]
-level = "warn"
-[registry]
-listen = "127.0.0.1:$REGISTRY_PORT"
-topic = "$SCHEMA_TOPIC"
-EOF
 cat >"$WORK/ingest.toml" <<EOF
 [kafka]
 bootstrap_servers = "$BOOTSTRAP"
@@ -182,21 +159,8 @@ subject = "$IDEM_TOPIC-value"
 [ingest.topics."$TOPIC"]
 EOF
 
-wait_http() { # name pid url
-    for _ in $(seq 1 600); do
-        kill -0 "$2" 2>/dev/null || die "$1 exited during start-up"
-        if curl -sf -o /dev/null "$3"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    die "$1 did not answer on $3 within 60 s"
-}
-
-log "starting the registry on $REGISTRY_URL (log topic $SCHEMA_TOPIC)"
-"$BIN" -c "$WORK/registry.toml" run registry >"$WORK/registry.log" 2>&1 &
-REGISTRY_PID=$!
-wait_http registry "$REGISTRY_PID" "$REGISTRY_URL/"
+# The registry runs in its own process so that the ingest process's CPU is ingest's alone.
+start_registry "$BIN" "$WORK" "$BOOTSTRAP" "$REGISTRY_PORT" "$SCHEMA_TOPIC"
 
 # The 12-field order of bench/registry.sh, as the value schema of the event topic.
 SCHEMA='{"type":"record","name":"Order","namespace":"io.weft.bench","doc":"An order as the shop publishes it.","fields":[

@@ -18,14 +18,13 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use weft_kafka::{KafkaConfig, Role};
 use weft_route::engine::Decision;
-use weft_route::FlowProcessor;
 use weft_schema::codec::JsonOptions;
 
 use crate::common::{
     create_topic, delete_topics, now_ns, producer_config, send_or_wait, unique, AckContext, Acks,
 };
 use crate::flows::{
-    input_schema, load_flow, loop_options, order_bytes, order_json, order_key, registry,
+    flow_processor, input_schema, load_flow, loop_options, order_bytes, order_json, order_key,
     sent_header, SENT_HEADER,
 };
 
@@ -128,9 +127,7 @@ async fn measure(
             create_topic(kafka, t, args.partitions).await?;
             topics.push(t.clone());
         }
-        let processor = FlowProcessor::prepare(flow.clone(), registry(&args.registry)?, None)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let processor = flow_processor(flow.clone(), &args.registry, args.eos, None, &stop).await?;
         let opts = loop_options(&flow, args.eos, args.concurrency, args.commit_interval_ms);
         let (kafka, s) = (kafka.clone(), stop.clone());
         let h = tokio::spawn(async move {

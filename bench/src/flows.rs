@@ -19,10 +19,11 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use weft_kafka::wait::{TransientWait, WaitOnTransient};
 use weft_kafka::{DeliveryMode, KafkaConfig, KafkaMetrics};
 use weft_route::engine::Decision;
 use weft_route::spec::FlowSpec;
-use weft_route::{Catalog, Flow, FlowProcessor};
+use weft_route::{Catalog, Flow, FlowMetrics, FlowProcessor};
 use weft_schema::codec::{Codec, JsonOptions, Value};
 use weft_schema::{RegistryClientConfig, SchemaCache};
 
@@ -89,9 +90,18 @@ pub fn load_flow(name: &str, input: &str, out: &str) -> Result<Flow> {
         .replace("@OUT@", out);
     let spec: FlowSpec =
         toml::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    // Every schema of bench/flows/schemas/, by full name (the file name); no topic contracts.
     let mut catalog = Catalog::default();
-    for s in [INPUT_SCHEMA, "io.weft.bench.CanonicalOrder"] {
-        catalog.schemas.insert(s.to_string(), schema_text(s)?);
+    let dir = flows_dir().join("schemas");
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".avsc"))
+        {
+            catalog.schemas.insert(name.to_string(), schema_text(name)?);
+        }
     }
     weft_route::flow::compile(&file, &text, spec, name, &catalog)
         .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.join("; ")))
@@ -235,6 +245,9 @@ pub struct FlowRunResult {
     pub mode: &'static str,
     pub records: u64,
     pub outputs: u64,
+    /// Records delivered to each destination (the topic without the run's prefix), each
+    /// checked against what the flow's engine says it must be.
+    pub destinations: BTreeMap<String, u64>,
     pub bytes: u64,
     pub seconds: f64,
     pub records_per_s: f64,
@@ -244,6 +257,33 @@ pub struct FlowRunResult {
     pub cpu_s: f64,
     pub cpu_us_per_record: f64,
     pub broker_cpu_s: Option<f64>,
+}
+
+/// The processor `weft_route::run_flow` runs: a [`FlowProcessor`] (output schemas registered
+/// under every destination's subject) with the flow metrics, waiting in place on a registry
+/// that is away.
+pub async fn flow_processor(
+    flow: Arc<Flow>,
+    registry_url: &str,
+    eos: bool,
+    metrics: Option<FlowMetrics>,
+    shutdown: &CancellationToken,
+) -> Result<WaitOnTransient<FlowProcessor>> {
+    let processor = FlowProcessor::prepare(flow, registry(registry_url)?, metrics)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mode = if eos {
+        DeliveryMode::ExactlyOnce
+    } else {
+        DeliveryMode::AtLeastOnce
+    };
+    let wait = TransientWait::for_mode(mode, Duration::from_secs(60), Duration::from_secs(30));
+    Ok(WaitOnTransient::new(
+        processor,
+        wait,
+        "the schema registry",
+        shutdown.clone(),
+    ))
 }
 
 /// The loop options of a benchmark flow: the file's, with the run's mode and settings.
@@ -284,7 +324,8 @@ pub async fn run(kafka: &KafkaConfig, args: FlowRunArgs) -> Result<()> {
     for t in &topics {
         create_topic(kafka, t, args.partitions).await?;
     }
-    let result = measure(kafka, &args, flow, &expected, &dlq).await;
+    let prefix = format!("{out}.");
+    let result = measure(kafka, &args, flow, &expected, &dlq, &prefix).await;
     delete_topics(kafka, &topics).await?;
     println!("{}", serde_json::to_string(&result?)?);
     Ok(())
@@ -296,9 +337,14 @@ async fn measure(
     flow: Arc<Flow>,
     expected: &BTreeMap<String, u64>,
     dlq: &str,
+    prefix: &str,
 ) -> Result<FlowRunResult> {
     let prom = prometheus::Registry::new();
     let metrics = KafkaMetrics::register(&prom)?;
+    let flow_metrics = FlowMetrics::register(&prom)?;
+    let routed = flow_metrics
+        .events
+        .get_metric_with_label_values(&[&flow.name, "routed"])?;
     let counters = expected
         .keys()
         .map(|t| {
@@ -312,14 +358,19 @@ async fn measure(
         .produced
         .get_metric_with_label_values(&[weft_route::SERVICE, dlq])?;
     let total: u64 = expected.values().sum();
-    let processor = FlowProcessor::prepare(flow.clone(), registry(&args.registry)?, None)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let shutdown = CancellationToken::new();
+    let processor = flow_processor(
+        flow.clone(),
+        &args.registry,
+        args.eos,
+        Some(flow_metrics),
+        &shutdown,
+    )
+    .await?;
     let processor = Arc::new(Counting::new(processor));
     let opts = loop_options(&flow, args.eos, args.concurrency, args.commit_interval_ms);
     let broker_before = args.broker_pid.as_deref().map(cpu_seconds).transpose()?;
     let cpu_before = cpu_seconds("self")?;
-    let shutdown = CancellationToken::new();
     let mut handle = {
         let (kafka, p, s) = (kafka.clone(), processor.clone(), shutdown.clone());
         tokio::spawn(
@@ -358,6 +409,16 @@ async fn measure(
     if dead.get() > 0 {
         bail!("{}: {} records dead-lettered", args.flow, dead.get());
     }
+    // Every input record went through the flow (an EOS run may process a record again after
+    // an aborted transaction, never fewer times).
+    if routed.get() < args.records {
+        bail!(
+            "{}: the flow routed {} of {} records",
+            args.flow,
+            routed.get(),
+            args.records
+        );
+    }
     for ((topic, want), c) in expected.iter().zip(&counters) {
         if c.get() != *want {
             bail!(
@@ -385,6 +446,10 @@ async fn measure(
         },
         records: args.records,
         outputs: total,
+        destinations: expected
+            .iter()
+            .map(|(t, n)| (t.strip_prefix(prefix).unwrap_or(t).to_string(), *n))
+            .collect(),
         bytes,
         seconds,
         records_per_s: args.records as f64 / seconds,
