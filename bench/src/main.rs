@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
+mod flow_cpu;
 mod flow_latency;
 mod flows;
 mod ingest;
@@ -76,6 +77,8 @@ enum Command {
     FlowRun(flows::FlowRunArgs),
     /// End-to-end latency of a flow (or the raw loop) over Avro orders; print one JSON line
     FlowLatency(flow_latency::FlowLatencyArgs),
+    /// A flow's own CPU per record without Kafka (the processor over orders in memory)
+    FlowCpu(flow_cpu::FlowCpuArgs),
 }
 
 #[tokio::main]
@@ -111,6 +114,7 @@ async fn main() -> ExitCode {
         Command::FlowPrepare(a) => flows::prepare(&kafka, a).await,
         Command::FlowRun(a) => flows::run(&kafka, a).await,
         Command::FlowLatency(a) => flow_latency::run(&kafka, a).await,
+        Command::FlowCpu(a) => flow_cpu::run(a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

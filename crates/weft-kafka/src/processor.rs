@@ -26,6 +26,11 @@ impl Emitter {
         self.out.is_empty()
     }
 
+    /// The records emitted so far.
+    pub fn records(&self) -> &[OutRecord] {
+        &self.out
+    }
+
     pub(crate) fn clear(&mut self) {
         self.out.clear();
     }

@@ -87,22 +87,25 @@ impl Flow {
         for route in &self.routes {
             let hit = match &route.condition {
                 None => true,
-                Some(c) => {
-                    if vrl_event.is_none() {
-                        let codec = &self.event_schema().codec;
-                        vrl_event = Some(match &self.condition_fields {
-                            Some(fields) => record_fields_to_vrl(codec, &event, fields),
-                            None => record_to_vrl(codec, &event),
-                        });
+                Some(c) => match c.matches_value(&event) {
+                    Some(hit) => hit,
+                    None => {
+                        if vrl_event.is_none() {
+                            let codec = &self.event_schema().codec;
+                            vrl_event = Some(match &self.condition_fields {
+                                Some(fields) => record_fields_to_vrl(codec, &event, fields),
+                                None => record_to_vrl(codec, &event),
+                            });
+                        }
+                        let ev = vrl_event.as_ref().unwrap_or(&vrl::value::Value::Null);
+                        c.matches(ev, metadata).map_err(|e| {
+                            StageError::new(
+                                ErrorCode::TransformFailed,
+                                format!("route {}: {e}", route.name),
+                            )
+                        })?
                     }
-                    let ev = vrl_event.as_ref().unwrap_or(&vrl::value::Value::Null);
-                    c.matches(ev, metadata).map_err(|e| {
-                        StageError::new(
-                            ErrorCode::TransformFailed,
-                            format!("route {}: {e}", route.name),
-                        )
-                    })?
-                }
+                },
             };
             if hit {
                 matched = true;

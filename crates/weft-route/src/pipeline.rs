@@ -12,7 +12,7 @@ use weft_kafka::{Emitter, OutRecord, Processor, Record};
 use weft_schema::{ReaderSchema, SchemaCache, SchemaError, SchemaSource};
 
 use crate::engine::Decision;
-use crate::events::FlowMetrics;
+use crate::events::{FlowCounters, FlowMetrics};
 use crate::flow::Flow;
 use crate::logic::{output_headers, render_subject};
 
@@ -23,7 +23,7 @@ pub struct FlowProcessor<S = weft_schema::RegistryClient> {
     reader: ReaderSchema,
     /// The output schema's id under each destination's subject.
     output_ids: HashMap<Arc<str>, u32>,
-    metrics: Option<FlowMetrics>,
+    counters: Option<FlowCounters>,
 }
 
 impl<S: SchemaSource + 'static> FlowProcessor<S> {
@@ -84,12 +84,13 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
             }
         }
         let reader = ReaderSchema::new(flow.input.codec.clone());
+        let counters = metrics.map(|m| FlowCounters::new(&m, &flow));
         Ok(Self {
             flow,
             schemas,
             reader,
             output_ids,
-            metrics,
+            counters,
         })
     }
 
@@ -102,7 +103,7 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
             schemas,
             reader,
             output_ids: HashMap::new(),
-            metrics: None,
+            counters: None,
         }
     }
 
@@ -110,11 +111,9 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
         &self.flow
     }
 
-    fn count(&self, outcome: &str) {
-        if let Some(m) = &self.metrics {
-            m.events
-                .with_label_values(&[&self.flow.name, outcome])
-                .inc();
+    fn count(&self, outcome: impl Fn(&FlowCounters) -> &prometheus::IntCounter) {
+        if let Some(c) = &self.counters {
+            outcome(c).inc();
         }
     }
 
@@ -178,17 +177,17 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                     );
                     out.emit(o);
                 }
-                self.count("tombstone");
+                self.count(|c| &c.tombstone);
                 return Ok(());
             }
         };
         let (event, reencode, outputs) = match decision {
             Decision::Filtered { by } => {
-                self.count(if by == "program" {
-                    "filtered_by_program"
+                if by == "program" {
+                    self.count(|c| &c.filtered_by_program);
                 } else {
-                    "filtered_by_default"
-                });
+                    self.count(|c| &c.filtered_by_default);
+                }
                 return Ok(());
             }
             Decision::Routed {
@@ -199,8 +198,12 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
         };
         // Encoded once per schema id (destinations usually share one).
         let mut encoded: Vec<(u32, Bytes)> = Vec::with_capacity(1);
+        // The outputs' headers, built once per schema id: one trace span for the record's
+        // processing, whatever number of destinations it goes to.
+        let mut bases: Vec<(Option<u32>, weft_core::Headers)> = Vec::with_capacity(1);
         let codec = &self.flow.event_schema().codec;
-        for o in outputs {
+        let count = outputs.len();
+        for (i, o) in outputs.into_iter().enumerate() {
             let (value, schema_id) = if reencode {
                 let id = *self.output_ids.get(&o.topic).ok_or_else(|| {
                     StageError::new(
@@ -228,24 +231,29 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
             } else {
                 (record.value.clone(), None)
             };
-            let mut headers = output_headers(
-                &record.headers,
-                &record.topic,
-                record.partition,
-                record.offset,
-                schema_id,
-            );
+            let last = i + 1 == count;
+            let mut headers = match bases.iter_mut().find(|(id, _)| *id == schema_id) {
+                Some((_, h)) if last => std::mem::take(h),
+                Some((_, h)) => h.clone(),
+                None => {
+                    let h = output_headers(
+                        &record.headers,
+                        &record.topic,
+                        record.partition,
+                        record.offset,
+                        schema_id,
+                    );
+                    if !last {
+                        bases.push((schema_id, h.clone()));
+                    }
+                    h
+                }
+            };
             for (k, v) in o.headers {
                 headers.set(&k, v);
             }
-            if let Some(m) = &self.metrics {
-                m.outputs
-                    .with_label_values(&[
-                        self.flow.name.as_str(),
-                        o.route.as_str(),
-                        o.topic.as_ref(),
-                    ])
-                    .inc();
+            if let Some(c) = &self.counters {
+                c.output(&o.route, &o.topic);
             }
             out.emit(OutRecord {
                 topic: o.topic,
@@ -259,7 +267,7 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                 timestamp_ms: record.timestamp_ms,
             });
         }
-        self.count("routed");
+        self.count(|c| &c.routed);
         Ok(())
     }
 }

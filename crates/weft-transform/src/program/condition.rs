@@ -9,6 +9,8 @@ pub struct Condition {
     program: vrl::compiler::Program,
     source: Arc<str>,
     timezone: TimeZone,
+    /// The same condition on the Avro value, when it has a simple form.
+    simple: Option<super::simple::Simple>,
 }
 
 impl Condition {
@@ -59,7 +61,21 @@ impl Condition {
             program: result.program,
             source: Arc::from(expr),
             timezone: env.timezone,
+            simple: input
+                .and_then(|(codec, node)| super::simple::Simple::recognise(expr, codec, node)),
         })
+    }
+
+    /// Whether the condition has a simple form evaluated on the Avro value
+    /// ([`Self::matches_value`]).
+    pub fn is_simple(&self) -> bool {
+        self.simple.is_some()
+    }
+
+    /// Evaluates a simple condition on the decoded event (a value of the schema it was
+    /// compiled against) without VRL; `None` when VRL must decide ([`Self::matches`]).
+    pub fn matches_value(&self, event: &weft_schema::codec::Value) -> Option<bool> {
+        self.simple.as_ref()?.eval(event)
     }
 
     /// Evaluates the condition on a borrowed event and metadata.

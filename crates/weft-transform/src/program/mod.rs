@@ -14,6 +14,9 @@
 
 mod condition;
 mod output_check;
+mod simple;
+#[cfg(test)]
+mod simple_tests;
 #[cfg(test)]
 mod tests;
 
