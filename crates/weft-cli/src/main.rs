@@ -7,6 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod contracts;
+mod dlq_cmd;
 mod flows_cmd;
 mod registry_rest;
 mod schemas_cmd;
@@ -58,6 +59,10 @@ enum Command {
     /// Kafka, or show what a flow would do to the newest records of its input.
     #[command(subcommand)]
     Flows(flows_cmd::FlowsCommand),
+    /// Dead letters: counts, lists and single records of a dead-letter topic (Weft's own and
+    /// those written by Kafka Connect, Kafka Streams and Spring).
+    #[command(subcommand)]
+    Dlq(dlq_cmd::DlqCommand),
     /// Checks the configuration and prints it (secrets redacted).
     Config,
 }
@@ -105,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Flows(cmd) => {
                 return flows_cmd::run(&cfg.flows, &cfg.kafka, &cfg.schema_registry, cmd).await
             }
+            Command::Dlq(cmd) => return dlq_cmd::run(&cfg.kafka, &cfg.schema_registry, cmd).await,
             Command::Config => {
                 println!("{cfg:#?}");
                 Ok(())

@@ -8,6 +8,7 @@
 pub mod dead_letter;
 pub mod envelope;
 pub mod error;
+pub mod foreign_dlq;
 pub mod headers;
 pub mod ids;
 pub mod secret;
