@@ -28,6 +28,8 @@ pub struct WeftConfig {
     pub schema_registry: RegistryClientConfig,
     /// Flows (`weft run transform|route`, `weft flows ...`): where the flow files are.
     pub flows: FlowsConfig,
+    /// Retry tiers (`weft run dead-letter`) and whether stages use them.
+    pub retry: weft_dead_letter::retry::RetryConfig,
 }
 
 impl Validate for WeftConfig {
@@ -35,6 +37,7 @@ impl Validate for WeftConfig {
         let mut e = self.kafka.validate();
         e.extend(self.registry.validate());
         e.extend(self.ingest.validate());
+        e.extend(self.retry.validate());
         let mut names = std::collections::HashSet::new();
         for (i, p) in self.pipes.iter().enumerate() {
             e.extend(p.validate(i));

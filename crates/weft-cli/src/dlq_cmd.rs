@@ -266,12 +266,19 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Progress of a long read, on a terminal only.
 fn show_progress(p: ScanProgress) {
-    if p.total >= 10_000 {
+    use std::io::IsTerminal as _;
+    if p.total >= 10_000 && std::io::stderr().is_terminal() {
+        SHOWN.store(true, std::sync::atomic::Ordering::Relaxed);
         eprint!("\rread {} of ~{} records", p.read, p.total);
     }
 }
 
 fn clear_progress() {
-    eprint!("\r\x1b[K");
+    if SHOWN.load(std::sync::atomic::Ordering::Relaxed) {
+        eprint!("\r\x1b[K");
+    }
 }

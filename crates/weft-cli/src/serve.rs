@@ -22,6 +22,8 @@ pub enum Service {
     Transform,
     /// The flows of `flows/` that only route (no transform).
     Route,
+    /// The retry tiers (`[retry]`): hands records back to their stage when due.
+    DeadLetter,
 }
 
 pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
@@ -128,9 +130,11 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                     });
                 }
                 if !cfg.ingest.validate.routes.is_empty() {
+                    let mut vc = cfg.ingest.validate.clone();
+                    vc.retry_tiers = cfg.retry.for_stages();
                     let (kafka, vc, sr, m, t, r) = (
                         cfg.kafka.clone(),
-                        cfg.ingest.validate.clone(),
+                        vc,
                         cfg.schema_registry.clone(),
                         metrics.clone(),
                         token.clone(),
@@ -158,6 +162,28 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
             }
             // Flows are started below, once for both services.
             Service::Transform | Service::Route => {}
+            Service::DeadLetter => {
+                if !cfg.retry.enabled {
+                    if services.len() == 1 {
+                        bail!("retry tiers are off: set retry.enabled = true in weft.toml");
+                    }
+                    continue;
+                }
+                let (kafka, rc, t, r) = (
+                    cfg.kafka.clone(),
+                    cfg.retry.clone(),
+                    token.clone(),
+                    readiness.clone(),
+                );
+                r.set_ready("dead-letter");
+                running.spawn("dead-letter", async move {
+                    let result = weft_dead_letter::retry::run(&kafka, &rc, t).await;
+                    if let Err(e) = &result {
+                        r.set_not_ready("dead-letter", format!("stopped: {e:#}"));
+                    }
+                    result.map_err(|e| format!("{e:#}"))
+                });
+            }
             Service::Pipe => {
                 if cfg.pipes.is_empty() {
                     if services.len() == 1 {
@@ -165,9 +191,13 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                     }
                     continue;
                 }
+                let mut pipes = cfg.pipes.clone();
+                for p in &mut pipes {
+                    p.retry_tiers = cfg.retry.for_stages();
+                }
                 let (kafka, pipes, m, t, r) = (
                     cfg.kafka.clone(),
-                    cfg.pipes.clone(),
+                    pipes,
                     metrics.clone(),
                     token.clone(),
                     readiness.clone(),
@@ -227,6 +257,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                 );
                 let instance = instance.clone();
                 let registry_wait = cfg.flows.registry_wait;
+                let tiers = cfg.retry.for_stages();
                 running.spawn(&ready.clone(), async move {
                     r.set_ready(&ready);
                     let name = flow.name.clone();
@@ -237,6 +268,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                         registry_wait,
                         &instance,
                         loop_drain,
+                        tiers,
                         Some(m),
                         Some(fm),
                         t,

@@ -22,6 +22,31 @@ pub const ORIGIN_TOPIC: &str = "weft.origin.topic";
 pub const ORIGIN_PARTITION: &str = "weft.origin.partition";
 pub const ORIGIN_OFFSET: &str = "weft.origin.offset";
 
+/// Replay lineage, on every record `weft replay` re-publishes (docs/headers.md).
+pub mod replay {
+    /// The replay that re-published the record (a UUID).
+    pub const ID: &str = "weft.replay.id";
+    /// How many times the record has been replayed, this time included (`u32`).
+    pub const COUNT: &str = "weft.replay.count";
+    /// The dead letter it was re-published from: `<topic>-<partition>@<offset>`.
+    pub const FROM: &str = "weft.replay.from";
+    /// The error code of the failure that dead-lettered it.
+    pub const PREVIOUS_ERROR_CODE: &str = "weft.replay.previous.error.code";
+    /// The fingerprint of that failure.
+    pub const PREVIOUS_FINGERPRINT: &str = "weft.replay.previous.fingerprint";
+}
+
+/// Retry tiers: on records waiting in a tier topic and handed back on the ready topic
+/// (docs/headers.md). The rest of such a record is a dead letter (`weft.dlq.*`).
+pub mod retry {
+    /// The consumer group whose stage failed the record; only that group retries it.
+    pub const GROUP: &str = "weft.retry.group";
+    /// The tier the record was sent to (0 = first), decimal.
+    pub const TIER: &str = "weft.retry.tier";
+    /// When it is due again (a time).
+    pub const DUE: &str = "weft.retry.due";
+}
+
 pub const TRACEPARENT: &str = "traceparent";
 pub const TRACESTATE: &str = "tracestate";
 

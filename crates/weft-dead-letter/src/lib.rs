@@ -5,6 +5,8 @@
 
 pub mod entry;
 pub mod filter;
+pub mod replay;
+pub mod retry;
 pub mod scan;
 pub mod stats;
 

@@ -53,6 +53,7 @@ fn consumer(kafka: &KafkaConfig, name: &str) -> Result<BaseConsumer> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
+        .set("statistics.interval.ms", "0")
         .create()
         .context("creating the consumer")
 }

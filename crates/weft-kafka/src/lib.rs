@@ -12,13 +12,14 @@ pub mod options;
 pub mod processor;
 pub mod producer;
 pub mod record;
+pub mod retry_tiers;
 pub mod tracker;
 pub mod wait;
 
 pub use config::{KafkaConfig, Role};
 pub use error::{Error, Result};
 pub use metrics::KafkaMetrics;
-pub use options::{ConsumerOptions, DeliveryMode, Ordering, RetryPolicy};
+pub use options::{ConsumerOptions, DeliveryMode, Ordering, RetryPolicy, RetryTiers, Tier};
 pub use processor::{Emitter, Processor};
 pub use producer::{Producer, ProducerOptions};
 pub use record::{OutRecord, Record};

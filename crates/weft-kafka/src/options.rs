@@ -112,6 +112,28 @@ pub struct ConsumerOptions {
     pub retry: RetryPolicy,
     /// Where a group with no committed offset starts: `earliest` or `latest`.
     pub auto_offset_reset: String,
+    /// Retry tiers for `Transient` errors that outlast the in-place attempts; `None`: such a
+    /// record is dead-lettered (at-least-once) or the transaction aborts (exactly-once).
+    pub retry_tiers: Option<RetryTiers>,
+}
+
+/// Where records wait after their in-place attempts, without blocking their partition: the
+/// tier topics in order, and the topic the dead-letter service hands due records back on
+/// (every loop with tiers also reads it, and keeps the records of its own group).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryTiers {
+    pub tiers: Vec<Tier>,
+    pub ready_topic: String,
+}
+
+/// One retry tier: a topic, and how long a record waits there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub topic: String,
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
 }
 
 impl ConsumerOptions {
@@ -131,6 +153,7 @@ impl ConsumerOptions {
             dead_letter_topic: None,
             retry: RetryPolicy::default(),
             auto_offset_reset: defaults::auto_offset_reset(),
+            retry_tiers: None,
         }
     }
 
@@ -142,6 +165,25 @@ impl ConsumerOptions {
         }
         if self.group_id.is_empty() {
             e.push(format!("{}: group_id must not be empty", self.stage));
+        }
+        if let Some(t) = &self.retry_tiers {
+            if t.tiers.is_empty() {
+                e.push(format!("{}: retry tiers: no tiers", self.stage));
+            }
+            if t.ready_topic.trim().is_empty() {
+                e.push(format!(
+                    "{}: retry tiers: ready_topic must not be empty",
+                    self.stage
+                ));
+            }
+            for (i, tier) in t.tiers.iter().enumerate() {
+                if tier.topic.trim().is_empty() || tier.delay.is_zero() {
+                    e.push(format!(
+                        "{}: retry tier {i}: needs a topic and a delay above zero",
+                        self.stage
+                    ));
+                }
+            }
         }
         if self.concurrency == 0 {
             e.push(format!("{}: concurrency must be at least 1", self.stage));

@@ -112,7 +112,7 @@ impl OutRecord {
     }
 }
 
-pub(crate) fn to_owned_headers(h: &Headers) -> Option<OwnedHeaders> {
+pub fn to_owned_headers(h: &Headers) -> Option<OwnedHeaders> {
     if h.is_empty() {
         return None;
     }

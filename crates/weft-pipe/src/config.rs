@@ -38,6 +38,9 @@ pub struct PipeConfig {
     pub auto_offset_reset: String,
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// Retry tiers, from `[retry]` (set by the caller, not read from `[[pipes]]`).
+    #[serde(skip)]
+    pub retry_tiers: Option<weft_kafka::RetryTiers>,
 }
 
 impl PipeConfig {
@@ -57,6 +60,7 @@ impl PipeConfig {
             transactional_id: None,
             auto_offset_reset: defaults::auto_offset_reset(),
             retry: RetryPolicy::default(),
+            retry_tiers: None,
         }
     }
 
@@ -114,6 +118,7 @@ impl PipeConfig {
         );
         o.retry = self.retry.clone();
         o.auto_offset_reset = self.auto_offset_reset.clone();
+        o.retry_tiers = self.retry_tiers.clone();
         o
     }
 }

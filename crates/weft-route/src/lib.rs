@@ -148,6 +148,7 @@ pub async fn run_flow(
     registry_wait: Duration,
     instance_id: &str,
     drain_timeout: Duration,
+    retry_tiers: Option<weft_kafka::RetryTiers>,
     metrics: Option<KafkaMetrics>,
     flow_metrics: Option<FlowMetrics>,
     shutdown: CancellationToken,
@@ -166,7 +167,8 @@ pub async fn run_flow(
     )
     .await
     .map_err(weft_kafka::Error::Config)?;
-    let opts = options::consumer_options(&flow.name, &flow.spec, instance_id, drain_timeout);
+    let mut opts = options::consumer_options(&flow.name, &flow.spec, instance_id, drain_timeout);
+    opts.retry_tiers = retry_tiers;
     let wait = TransientWait::for_mode(flow.spec.mode, registry_wait, drain_timeout);
     let processor = WaitOnTransient::new(processor, wait, "the schema registry", shutdown.clone());
     tracing::info!(

@@ -129,6 +129,8 @@ pub struct Seen {
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
     pub headers: HashMap<String, String>,
+    /// The record's Kafka timestamp.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl TestKafka {
@@ -228,6 +230,7 @@ impl TestKafka {
                     key: m.key().map(Bytes::copy_from_slice),
                     value: m.payload().map(Bytes::copy_from_slice),
                     headers,
+                    timestamp_ms: m.timestamp().to_millis(),
                 });
                 if seen.len() % 10_000 == 0 && done(&seen) {
                     return Ok(seen);

@@ -162,7 +162,8 @@ pub async fn run(
     let shutdown = shutdown.child_token();
     let mut tasks = tokio::task::JoinSet::new();
     for route in &cfg.routes {
-        let opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
+        let mut opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
+        opts.retry_tiers = cfg.retry_tiers.clone();
         let wait = TransientWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
         let processor = Arc::new(route_processor(
             route,

@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use weft_core::{Classify as _, DeadLetter, ErrorClass, Failure, StageError};
+use weft_core::{Classify as _, DeadLetter, ErrorClass, ErrorCode, Failure, StageError};
 
 use super::{Dispatch, Event, Shared};
 use crate::error::Error;
 use crate::options::DeliveryMode;
 use crate::processor::{Emitter, Processor};
 use crate::producer::{AckSink, AckToken, Completion};
-use crate::record::OutRecord;
+use crate::record::{OutRecord, Record};
+use crate::retry_tiers::{tier_record, Retried};
 
 /// Produced-records counters by output topic, cached per lane.
 type Counters = HashMap<Arc<str>, Option<prometheus::IntCounter>>;
@@ -150,19 +151,38 @@ async fn handle<P: Processor>(
     }
 }
 
-/// Runs the processor, retrying `Transient` errors in place. `None` means the record will not
-/// be acknowledged (the loop stops, or the transaction aborts).
+/// Runs the processor, retrying `Transient` errors in place, then (with retry tiers) in the
+/// next tier. `None` means the record will not be acknowledged (the loop stops, or the
+/// transaction aborts).
 async fn process_with_retries<P: Processor>(
     shared: &Arc<Shared<P>>,
     d: &Dispatch,
     emitter: &mut Emitter,
 ) -> Option<Vec<OutRecord>> {
+    // A record handed back from a retry tier: its original is processed again; another
+    // group's is acknowledged untouched.
+    let handed_back = match &shared.opts.retry_tiers {
+        Some(t) if d.record.topic.as_ref() == t.ready_topic => match Retried::read(&d.record) {
+            Ok(r) if r.group != shared.opts.group_id => return Some(Vec::new()),
+            Ok(r) => Some((r.original_record(), r)),
+            Err(e) => {
+                let error = StageError::new(ErrorCode::InvalidInput, e.to_string());
+                count_error(shared, error.class.as_str(), error.code.as_str());
+                return dead_letter(shared, &d.record, error, 1, None);
+            }
+        },
+        _ => None,
+    };
+    let (record, prior) = match &handed_back {
+        Some((record, r)) => (record, Some(r)),
+        None => (&d.record, None),
+    };
     let retry = &shared.opts.retry;
     let mut attempt = 0;
     loop {
         attempt += 1;
         emitter.clear();
-        let error = match shared.processor.process(&d.record, emitter).await {
+        let error = match shared.processor.process(record, emitter).await {
             Ok(()) => return Some(emitter.take()),
             Err(e) => e,
         };
@@ -185,6 +205,9 @@ async fn process_with_retries<P: Processor>(
                 shared.tell(Event::Stuck);
                 return None;
             }
+            ErrorClass::Transient if shared.opts.retry_tiers.is_some() => {
+                return to_next_tier(shared, record, error, attempt, prior);
+            }
             ErrorClass::Transient if shared.opts.mode == DeliveryMode::ExactlyOnce => {
                 shared.tell(Event::Abort(format!(
                     "{}-{}@{}: {error} (after {attempt} attempts)",
@@ -192,44 +215,89 @@ async fn process_with_retries<P: Processor>(
                 )));
                 return None;
             }
-            _ => return dead_letter(shared, d, error, attempt),
+            _ => return dead_letter(shared, record, error, attempt, prior),
         }
     }
+}
+
+/// The record's failure so far: this one, after the attempts of earlier tiers.
+fn failure_of<P: Processor>(
+    shared: &Shared<P>,
+    record: &Record,
+    error: &StageError,
+    attempt: u32,
+    prior: Option<&Retried>,
+) -> DeadLetter {
+    let mut failure = Failure::from_error(&shared.opts.service, &shared.opts.stage, error, attempt);
+    failure.group = Some(shared.opts.group_id.clone());
+    failure.schema_id = record.value.as_deref().and_then(weft_core::wire::schema_id);
+    // A replayed record that fails again keeps its replay count (loop protection).
+    failure.replay_count = record
+        .headers
+        .get_str(weft_core::headers::replay::COUNT)
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
+    if let Some(p) = prior {
+        failure.attempt = p.dead_letter.failure.attempt.saturating_add(attempt);
+        failure.first_failure_ms = p.dead_letter.failure.first_failure_ms;
+    }
+    DeadLetter {
+        original: record.to_original(),
+        failure,
+    }
+}
+
+/// Sends a record that failed transiently to its next retry tier, or to the dead-letter topic
+/// when the tiers are exhausted.
+fn to_next_tier<P: Processor>(
+    shared: &Shared<P>,
+    record: &Record,
+    error: StageError,
+    attempt: u32,
+    prior: Option<&Retried>,
+) -> Option<Vec<OutRecord>> {
+    let tiers = shared.opts.retry_tiers.as_ref()?;
+    let next = prior.map_or(0, |p| p.tier.saturating_add(1));
+    let Some(tier) = tiers.tiers.get(next as usize) else {
+        return dead_letter(shared, record, error, attempt, prior);
+    };
+    tracing::info!(
+        topic = %record.topic, partition = record.partition, offset = record.offset,
+        error = %error, tier = %tier.topic, "Sending a record to a retry tier"
+    );
+    let dl = failure_of(shared, record, &error, attempt, prior);
+    Some(vec![tier_record(
+        &dl,
+        &shared.opts.group_id,
+        next,
+        tier,
+        weft_core::time::now_millis(),
+    )])
 }
 
 /// The dead-letter record for a failed record, or `None` (loop stops) when the stage has no
 /// dead-letter topic.
 fn dead_letter<P: Processor>(
     shared: &Shared<P>,
-    d: &Dispatch,
+    record: &Record,
     error: StageError,
     attempt: u32,
+    prior: Option<&Retried>,
 ) -> Option<Vec<OutRecord>> {
     let Some(topic) = &shared.opts.dead_letter_topic else {
         shared.tell(Event::Fail(Error::Stage(error)));
         return None;
     };
     tracing::warn!(
-        topic = %d.tp.topic, partition = d.tp.partition, offset = d.record.offset,
+        topic = %record.topic, partition = record.partition, offset = record.offset,
         error = %error, dead_letter_topic = %topic, "Dead-lettering a record"
     );
-    let mut failure =
-        Failure::from_error(&shared.opts.service, &shared.opts.stage, &error, attempt);
-    failure.group = Some(shared.opts.group_id.clone());
-    failure.schema_id = d
-        .record
-        .value
-        .as_deref()
-        .and_then(weft_core::wire::schema_id);
-    let dl = DeadLetter {
-        original: d.record.to_original(),
-        failure,
-    };
+    let dl = failure_of(shared, record, &error, attempt, prior);
     let (key, value, headers) = dl.to_kafka();
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m.dead_lettered.get_metric_with_label_values(&[
             &shared.opts.service,
-            d.tp.topic.as_ref(),
+            record.topic.as_ref(),
             error.code.as_str(),
         ]) {
             c.inc();
@@ -241,6 +309,6 @@ fn dead_letter<P: Processor>(
         key,
         value,
         headers,
-        timestamp_ms: d.record.timestamp_ms,
+        timestamp_ms: record.timestamp_ms,
     }])
 }

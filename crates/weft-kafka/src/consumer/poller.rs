@@ -32,7 +32,11 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             .map_err(|e| Error::kafka("initialising transactions", e))?;
     }
     let consumer = create_consumer(kafka, &shared)?;
-    let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
+    let mut topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
+    if let Some(t) = &opts.retry_tiers {
+        // Records of this group come back here when their retry tier is due.
+        topics.push(t.ready_topic.as_str());
+    }
     consumer
         .subscribe(&topics)
         .map_err(|e| Error::kafka(format!("subscribing to {topics:?}"), e))?;

@@ -1,0 +1,212 @@
+//! Retry tiers on the real broker: a record that fails with a `Transient` error after its
+//! in-place attempts waits in a tier topic while the rest of its partition keeps flowing; the
+//! dead-letter service hands it back when due (within the tolerance stated in
+//! docs/dead-letters.md), the stage processes it again, and when the tiers are exhausted it is
+//! dead-lettered with every attempt counted. Permanent errors go straight to the dead-letter
+//! topic.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::Running;
+use tokio_util::sync::CancellationToken;
+use weft_core::{ErrorCode, StageError};
+use weft_dead_letter::retry::RetryConfig;
+use weft_kafka::{ConsumerOptions, Emitter, OutRecord, Processor, Record, RetryPolicy, Tier};
+use weft_testkit::{ensure_kafka, unique};
+
+/// Forwards every record to `output`; `transient-*` keys fail with a Transient error as many
+/// times as the number after the dash (`transient-always`: every time), `permanent` always
+/// fails with a Permanent one.
+struct Flaky {
+    output: Arc<str>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Processor for Flaky {
+    async fn process(&self, record: &Record, out: &mut Emitter) -> Result<(), StageError> {
+        let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()).to_string();
+        if key == "permanent" {
+            return Err(StageError::new(
+                ErrorCode::TransformFailed,
+                "refused on purpose",
+            ));
+        }
+        if let Some(n) = key.strip_prefix("transient-") {
+            let mut f = self.failures.lock().unwrap();
+            let seen = f.entry(key.clone()).or_default();
+            let limit = n.parse::<u32>().unwrap_or(u32::MAX);
+            if *seen < limit {
+                *seen += 1;
+                return Err(StageError::new(
+                    ErrorCode::Timeout,
+                    format!("failure {seen}"),
+                ));
+            }
+        }
+        let o = OutRecord::forward(record, self.output.clone());
+        out.emit(o);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
+    weft_testkit::init_logging();
+    let kafka = ensure_kafka().unwrap();
+    // One partition: the failing records share it with everything else.
+    let input = kafka.topic("retry-in", 1).await.unwrap();
+    let output = kafka.topic("retry-out", 1).await.unwrap();
+    let dlq = kafka.topic("retry-dlq", 1).await.unwrap();
+    let tier1 = kafka.topic("retry-t1", 1).await.unwrap();
+    let tier2 = kafka.topic("retry-t2", 1).await.unwrap();
+    let ready = kafka.topic("retry-ready", 1).await.unwrap();
+    let tiers = vec![
+        Tier {
+            topic: tier1.clone(),
+            delay: Duration::from_secs(2),
+        },
+        Tier {
+            topic: tier2.clone(),
+            delay: Duration::from_secs(3),
+        },
+    ];
+    let cfg = RetryConfig {
+        enabled: true,
+        group: unique("retry-service"),
+        tiers: tiers.clone(),
+        ready_topic: ready.clone(),
+    };
+    let group = unique("retry-stage");
+    let mut opts = ConsumerOptions::new("test", "flaky", &group, vec![input.clone()]);
+    opts.dead_letter_topic = Some(dlq.clone());
+    opts.retry = RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    };
+    opts.retry_tiers = cfg.for_stages();
+    let processor = Arc::new(Flaky {
+        output: Arc::from(output.as_str()),
+        failures: Mutex::new(HashMap::new()),
+    });
+    let stage = Running::start(&kafka.config, opts, processor);
+    let stop = CancellationToken::new();
+    let service = {
+        let (k, c, s) = (kafka.config.clone(), cfg.clone(), stop.clone());
+        tokio::spawn(async move { weft_dead_letter::retry::run(&k, &c, s).await })
+    };
+
+    // 300 records; at 10 one that fails 3 times (2 in place, then once after tier 1),
+    // at 20 one that always fails, at 30 a permanent failure.
+    let mut records: Vec<(String, Vec<u8>)> = (0..300)
+        .map(|i| (format!("k-{i}"), format!("v-{i}").into_bytes()))
+        .collect();
+    records[10] = ("transient-3".into(), b"comes back".to_vec());
+    records[20] = ("transient-always".into(), b"never works".to_vec());
+    records[30] = ("permanent".into(), b"refused".to_vec());
+    kafka.produce(&input, &records).await.unwrap();
+
+    let seen = kafka
+        .read_until_async(&output, false, Duration::from_secs(60), |s| s.len() >= 298)
+        .await
+        .unwrap();
+    let keys: Vec<String> = seen
+        .iter()
+        .map(|s| String::from_utf8(s.key.clone().unwrap().to_vec()).unwrap())
+        .collect();
+    // Everything else of the partition went through while the record waited in the tier.
+    assert_eq!(keys.len(), 298, "{keys:?}");
+    assert_eq!(
+        keys.last().map(String::as_str),
+        Some("transient-3"),
+        "{keys:?}"
+    );
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 298, "each exactly once");
+    let back = &seen[297];
+    assert_eq!(back.value.as_deref(), Some(&b"comes back"[..]));
+
+    // Dead letters: the permanent failure at once (1 attempt), the transient one after both
+    // tiers (2 in place per visit, 3 visits).
+    let dead = kafka
+        .read_until_async(&dlq, false, Duration::from_secs(60), |s| s.len() >= 2)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 2);
+    let by_key: HashMap<String, &weft_testkit::kafka::Seen> = dead
+        .iter()
+        .map(|s| {
+            (
+                String::from_utf8(s.key.clone().unwrap().to_vec()).unwrap(),
+                s,
+            )
+        })
+        .collect();
+    let p = by_key["permanent"];
+    assert_eq!(p.headers["weft.dlq.attempt"], "1");
+    assert_eq!(p.headers["weft.dlq.error.code"], "transform_failed");
+    let t = by_key["transient-always"];
+    assert_eq!(t.headers["weft.dlq.attempt"], "6");
+    assert_eq!(t.headers["weft.dlq.error.class"], "transient");
+    assert_eq!(t.headers["weft.dlq.origin.topic"], input);
+    assert_eq!(t.headers["weft.dlq.origin.offset"], "20");
+    assert!(
+        t.headers.keys().all(|k| !k.starts_with("weft.retry.")),
+        "{:?}",
+        t.headers
+    );
+    assert_eq!(t.value.as_deref(), Some(&b"never works"[..]));
+    assert!(
+        t.headers["weft.dlq.first.failure"] < t.headers["weft.dlq.last.failure"],
+        "the first failure is kept across tiers"
+    );
+
+    // Due times honoured: each record handed back no earlier than due, and within 1.5 s.
+    let handed = kafka
+        .read_until_async(&ready, false, Duration::from_secs(30), |s| s.len() >= 3)
+        .await
+        .unwrap();
+    assert_eq!(handed.len(), 3, "transient-3 once, transient-always twice");
+    for h in &handed {
+        let due = weft_core::time::parse_millis(&h.headers["weft.retry.due"]).unwrap();
+        let at = h.timestamp_ms.unwrap();
+        eprintln!("handed back {} ms after due", at - due);
+        assert!(at >= due, "handed back {} ms early", due - at);
+        assert!(at - due <= 1_500, "handed back {} ms late", at - due);
+    }
+    // The tiers held what the tiers should: tier 1 both, tier 2 the one that kept failing.
+    let t1 = kafka
+        .read_all_async(
+            &tier1,
+            false,
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let t2 = kafka
+        .read_all_async(
+            &tier2,
+            false,
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t1.len(), 2);
+    assert_eq!(t2.len(), 1);
+    assert_eq!(t2[0].headers["weft.retry.tier"], "1");
+    assert_eq!(t2[0].headers["weft.retry.group"], group);
+
+    stop.cancel();
+    service.await.unwrap().unwrap();
+    stage.stop().await.unwrap();
+}
