@@ -90,7 +90,7 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(20),
     };
-    opts.retry_tiers = cfg.for_stages();
+    opts.dead_letters.retry_tiers = cfg.for_stages();
     let processor = Arc::new(Flaky {
         output: Arc::from(output.as_str()),
         failures: Mutex::new(HashMap::new()),
@@ -209,4 +209,55 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
     stop.cancel();
     service.await.unwrap().unwrap();
     stage.stop().await.unwrap();
+}
+
+/// `[dead_letter] foreign_headers`: dead letters also carry Kafka Connect's and Spring's
+/// headers, with the encodings those tools write, beside Weft's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_can_carry_connect_and_spring_headers() {
+    let kafka = ensure_kafka().unwrap();
+    let input = kafka.topic("foreign-in", 1).await.unwrap();
+    let output = kafka.topic("foreign-out", 1).await.unwrap();
+    let dlq = kafka.topic("foreign-dlq", 1).await.unwrap();
+    let group = unique("foreign-stage");
+    let mut opts = ConsumerOptions::new("test", "flaky", &group, vec![input.clone()]);
+    opts.dead_letter_topic = Some(dlq.clone());
+    opts.dead_letters.connect_headers = true;
+    opts.dead_letters.spring_headers = true;
+    let processor = Arc::new(Flaky {
+        output: Arc::from(output.as_str()),
+        failures: Mutex::new(HashMap::new()),
+    });
+    let stage = Running::start(&kafka.config, opts, processor);
+    let records = vec![
+        ("k-0".to_string(), b"fine".to_vec()),
+        ("permanent".to_string(), b"refused".to_vec()),
+    ];
+    kafka.produce(&input, &records).await.unwrap();
+    let dead = kafka
+        .read_until_async(&dlq, false, Duration::from_secs(30), |s| !s.is_empty())
+        .await
+        .unwrap();
+    stage.stop().await.unwrap();
+    let h = &dead[0].headers;
+    assert_eq!(h["weft.dlq.origin.offset"], "1");
+    assert_eq!(h["__connect.errors.topic"], input);
+    assert_eq!(h["__connect.errors.offset"], "1");
+    assert_eq!(
+        h["__connect.errors.exception.class.name"],
+        "weft.transform_failed"
+    );
+    assert_eq!(h["__connect.errors.stage"], "TRANSFORMATION");
+    assert_eq!(h["kafka_dlt-original-topic"], input);
+    assert_eq!(h["kafka_dlt-original-consumer-group"], group);
+    // Spring's numbers are binary big-endian (here valid UTF-8 of control characters).
+    assert_eq!(
+        h["kafka_dlt-original-offset"].as_bytes(),
+        1i64.to_be_bytes()
+    );
+    assert_eq!(
+        h["kafka_dlt-original-partition"].as_bytes(),
+        0i32.to_be_bytes()
+    );
+    assert_eq!(h["kafka_dlt-exception-fqcn"], "weft.transform_failed");
 }

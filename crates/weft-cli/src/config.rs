@@ -30,6 +30,8 @@ pub struct WeftConfig {
     pub flows: FlowsConfig,
     /// Retry tiers (`weft run dead-letter`) and whether stages use them.
     pub retry: weft_dead_letter::retry::RetryConfig,
+    /// How stages write dead letters besides Weft's own headers.
+    pub dead_letter: weft_dead_letter::config::DeadLetterConfig,
 }
 
 impl Validate for WeftConfig {
@@ -56,6 +58,11 @@ impl Validate for WeftConfig {
 }
 
 impl WeftConfig {
+    /// What every stage does with failures: `[retry]` and `[dead_letter]`.
+    pub fn dead_letter_options(&self) -> weft_kafka::DeadLetterOptions {
+        self.dead_letter.options(&self.retry)
+    }
+
     pub fn instance_id(&self) -> String {
         self.instance_id.clone().unwrap_or_else(|| {
             std::fs::read_to_string("/proc/sys/kernel/hostname")

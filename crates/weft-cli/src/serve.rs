@@ -131,7 +131,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                 }
                 if !cfg.ingest.validate.routes.is_empty() {
                     let mut vc = cfg.ingest.validate.clone();
-                    vc.retry_tiers = cfg.retry.for_stages();
+                    vc.dead_letters = cfg.dead_letter_options();
                     let (kafka, vc, sr, m, t, r) = (
                         cfg.kafka.clone(),
                         vc,
@@ -193,7 +193,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                 }
                 let mut pipes = cfg.pipes.clone();
                 for p in &mut pipes {
-                    p.retry_tiers = cfg.retry.for_stages();
+                    p.dead_letters = cfg.dead_letter_options();
                 }
                 let (kafka, pipes, m, t, r) = (
                     cfg.kafka.clone(),
@@ -257,7 +257,7 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
                 );
                 let instance = instance.clone();
                 let registry_wait = cfg.flows.registry_wait;
-                let tiers = cfg.retry.for_stages();
+                let tiers = cfg.dead_letter_options();
                 running.spawn(&ready.clone(), async move {
                     r.set_ready(&ready);
                     let name = flow.name.clone();

@@ -3,9 +3,9 @@
 //! letters (`weft.dlq.*` headers) and those of Kafka Connect, Kafka Streams and Spring
 //! (`weft_core::foreign_dlq`) are read alike.
 
+pub mod config;
 pub mod entry;
 pub mod filter;
-pub mod replay;
 pub mod retry;
 pub mod scan;
 pub mod stats;

@@ -19,7 +19,9 @@ pub mod wait;
 pub use config::{KafkaConfig, Role};
 pub use error::{Error, Result};
 pub use metrics::KafkaMetrics;
-pub use options::{ConsumerOptions, DeliveryMode, Ordering, RetryPolicy, RetryTiers, Tier};
+pub use options::{
+    ConsumerOptions, DeadLetterOptions, DeliveryMode, Ordering, RetryPolicy, RetryTiers, Tier,
+};
 pub use processor::{Emitter, Processor};
 pub use producer::{Producer, ProducerOptions};
 pub use record::{OutRecord, Record};

@@ -112,9 +112,20 @@ pub struct ConsumerOptions {
     pub retry: RetryPolicy,
     /// Where a group with no committed offset starts: `earliest` or `latest`.
     pub auto_offset_reset: String,
+    /// Retry tiers and extra dead-letter headers.
+    pub dead_letters: DeadLetterOptions,
+}
+
+/// What a stage does with failures besides its dead-letter topic (`[retry]`, `[dead_letter]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterOptions {
     /// Retry tiers for `Transient` errors that outlast the in-place attempts; `None`: such a
     /// record is dead-lettered (at-least-once) or the transaction aborts (exactly-once).
     pub retry_tiers: Option<RetryTiers>,
+    /// Also write Kafka Connect's `__connect.errors.*` headers on dead letters.
+    pub connect_headers: bool,
+    /// Also write Spring's `kafka_dlt-*` headers on dead letters.
+    pub spring_headers: bool,
 }
 
 /// Where records wait after their in-place attempts, without blocking their partition: the
@@ -153,7 +164,7 @@ impl ConsumerOptions {
             dead_letter_topic: None,
             retry: RetryPolicy::default(),
             auto_offset_reset: defaults::auto_offset_reset(),
-            retry_tiers: None,
+            dead_letters: DeadLetterOptions::default(),
         }
     }
 
@@ -166,7 +177,7 @@ impl ConsumerOptions {
         if self.group_id.is_empty() {
             e.push(format!("{}: group_id must not be empty", self.stage));
         }
-        if let Some(t) = &self.retry_tiers {
+        if let Some(t) = &self.dead_letters.retry_tiers {
             if t.tiers.is_empty() {
                 e.push(format!("{}: retry tiers: no tiers", self.stage));
             }

@@ -38,9 +38,10 @@ pub struct PipeConfig {
     pub auto_offset_reset: String,
     #[serde(default)]
     pub retry: RetryPolicy,
-    /// Retry tiers, from `[retry]` (set by the caller, not read from `[[pipes]]`).
+    /// Retry tiers and extra dead-letter headers, from `[retry]` and `[dead_letter]` (set by
+    /// the caller, not read from `[[pipes]]`).
     #[serde(skip)]
-    pub retry_tiers: Option<weft_kafka::RetryTiers>,
+    pub dead_letters: weft_kafka::DeadLetterOptions,
 }
 
 impl PipeConfig {
@@ -60,7 +61,7 @@ impl PipeConfig {
             transactional_id: None,
             auto_offset_reset: defaults::auto_offset_reset(),
             retry: RetryPolicy::default(),
-            retry_tiers: None,
+            dead_letters: weft_kafka::DeadLetterOptions::default(),
         }
     }
 
@@ -118,7 +119,7 @@ impl PipeConfig {
         );
         o.retry = self.retry.clone();
         o.auto_offset_reset = self.auto_offset_reset.clone();
-        o.retry_tiers = self.retry_tiers.clone();
+        o.dead_letters = self.dead_letters.clone();
         o
     }
 }

@@ -148,7 +148,7 @@ pub async fn run_flow(
     registry_wait: Duration,
     instance_id: &str,
     drain_timeout: Duration,
-    retry_tiers: Option<weft_kafka::RetryTiers>,
+    dead_letters: weft_kafka::DeadLetterOptions,
     metrics: Option<KafkaMetrics>,
     flow_metrics: Option<FlowMetrics>,
     shutdown: CancellationToken,
@@ -168,7 +168,7 @@ pub async fn run_flow(
     .await
     .map_err(weft_kafka::Error::Config)?;
     let mut opts = options::consumer_options(&flow.name, &flow.spec, instance_id, drain_timeout);
-    opts.retry_tiers = retry_tiers;
+    opts.dead_letters = dead_letters;
     let wait = TransientWait::for_mode(flow.spec.mode, registry_wait, drain_timeout);
     let processor = WaitOnTransient::new(processor, wait, "the schema registry", shutdown.clone());
     tracing::info!(

@@ -25,9 +25,10 @@ pub struct ValidateConfig {
     /// then lets the transaction be aborted and retried.
     #[serde(with = "humantime_serde")]
     pub registry_wait: Duration,
-    /// Retry tiers, from `[retry]` (set by the caller, not read from `[ingest.validate]`).
+    /// Retry tiers and extra dead-letter headers, from `[retry]` and `[dead_letter]` (set by
+    /// the caller, not read from `[ingest.validate]`).
     #[serde(skip)]
-    pub retry_tiers: Option<weft_kafka::RetryTiers>,
+    pub dead_letters: weft_kafka::DeadLetterOptions,
 }
 
 impl Default for ValidateConfig {
@@ -36,7 +37,7 @@ impl Default for ValidateConfig {
             routes: Vec::new(),
             refresh_interval: Duration::from_secs(60),
             registry_wait: Duration::from_secs(60),
-            retry_tiers: None,
+            dead_letters: weft_kafka::DeadLetterOptions::default(),
         }
     }
 }

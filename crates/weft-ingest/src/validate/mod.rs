@@ -163,7 +163,7 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for route in &cfg.routes {
         let mut opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
-        opts.retry_tiers = cfg.retry_tiers.clone();
+        opts.dead_letters = cfg.dead_letters.clone();
         let wait = TransientWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
         let processor = Arc::new(route_processor(
             route,

@@ -161,7 +161,7 @@ async fn process_with_retries<P: Processor>(
 ) -> Option<Vec<OutRecord>> {
     // A record handed back from a retry tier: its original is processed again; another
     // group's is acknowledged untouched.
-    let handed_back = match &shared.opts.retry_tiers {
+    let handed_back = match &shared.opts.dead_letters.retry_tiers {
         Some(t) if d.record.topic.as_ref() == t.ready_topic => match Retried::read(&d.record) {
             Ok(r) if r.group != shared.opts.group_id => return Some(Vec::new()),
             Ok(r) => Some((r.original_record(), r)),
@@ -205,7 +205,7 @@ async fn process_with_retries<P: Processor>(
                 shared.tell(Event::Stuck);
                 return None;
             }
-            ErrorClass::Transient if shared.opts.retry_tiers.is_some() => {
+            ErrorClass::Transient if shared.opts.dead_letters.retry_tiers.is_some() => {
                 return to_next_tier(shared, record, error, attempt, prior);
             }
             ErrorClass::Transient if shared.opts.mode == DeliveryMode::ExactlyOnce => {
@@ -256,7 +256,7 @@ fn to_next_tier<P: Processor>(
     attempt: u32,
     prior: Option<&Retried>,
 ) -> Option<Vec<OutRecord>> {
-    let tiers = shared.opts.retry_tiers.as_ref()?;
+    let tiers = shared.opts.dead_letters.retry_tiers.as_ref()?;
     let next = prior.map_or(0, |p| p.tier.saturating_add(1));
     let Some(tier) = tiers.tiers.get(next as usize) else {
         return dead_letter(shared, record, error, attempt, prior);
@@ -293,7 +293,13 @@ fn dead_letter<P: Processor>(
         error = %error, dead_letter_topic = %topic, "Dead-lettering a record"
     );
     let dl = failure_of(shared, record, &error, attempt, prior);
-    let (key, value, headers) = dl.to_kafka();
+    let (key, value, mut headers) = dl.to_kafka();
+    if shared.opts.dead_letters.connect_headers {
+        weft_core::foreign_dlq::write_connect(&dl, &mut headers);
+    }
+    if shared.opts.dead_letters.spring_headers {
+        weft_core::foreign_dlq::write_spring(&dl, &mut headers);
+    }
     if let Some(m) = &shared.metrics {
         if let Ok(c) = m.dead_lettered.get_metric_with_label_values(&[
             &shared.opts.service,

@@ -33,7 +33,7 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
     }
     let consumer = create_consumer(kafka, &shared)?;
     let mut topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
-    if let Some(t) = &opts.retry_tiers {
+    if let Some(t) = &opts.dead_letters.retry_tiers {
         // Records of this group come back here when their retry tier is due.
         topics.push(t.ready_topic.as_str());
     }
