@@ -323,6 +323,56 @@ async fn dlq_stats_list_and_show_read_weft_and_foreign_dead_letters() {
         "{doc}"
     );
 
+    // The schema the failing stage expected: `show` says what differs from the writer's.
+    let expected_subject = weft_testkit::unique("dlq-expected");
+    let v2 = SCHEMA.replace(
+        r#"{"name":"amount_cents","type":"long"}"#,
+        r#"{"name":"amount_cents","type":"long"},{"name":"currency","type":"string"}"#,
+    );
+    schemas.register(&expected_subject, &v2).await.unwrap();
+    let dlq2 = kafka.topic("dlq-expected", 1).await.unwrap();
+    let (k, v, mut h) = dead_letter(
+        1,
+        ErrorCode::SchemaMismatch,
+        "orders.raw",
+        sent[1].1.clone(),
+    )
+    .to_kafka();
+    h.set("weft.dlq.expected.subject", expected_subject.as_str());
+    producer
+        .send(
+            FutureRecord::to(&dlq2)
+                .key(k.as_deref().unwrap())
+                .payload(v.as_deref().unwrap())
+                .headers(owned(&h)),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let (ok, out, err) = run(
+        &cfg,
+        &["dlq", "show", "0:0", "--topic", &dlq2, "--output", "json"],
+    );
+    assert!(ok, "{err}");
+    let doc: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["expected"]["subject"], expected_subject.as_str());
+    assert_eq!(doc["expected"]["writer_schema_id"], id);
+    let changes: Vec<String> = serde_json::from_value(doc["expected"]["changes"].clone()).unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0].starts_with("+ ") && changes[0].contains("currency"),
+        "{changes:?}"
+    );
+    let (ok, text, _) = run(&cfg, &["dlq", "show", "0:0", "--topic", &dlq2]);
+    assert!(ok);
+    assert!(
+        text.contains(&format!(
+            "writer schema against the latest of {expected_subject}"
+        )),
+        "{text}"
+    );
+
     // Errors: one readable line each.
     let (ok, _, err) = run(&cfg, &["dlq", "show", "0:999999", "--topic", &dlq]);
     assert!(!ok);

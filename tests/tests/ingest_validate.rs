@@ -320,6 +320,8 @@ async fn scenario(mode: DeliveryMode) {
             offsets[want.key.as_bytes()].to_string()
         );
         assert_eq!(h["weft.dlq.service"], "ingest");
+        // The subject the value was expected in, for `weft dlq show`'s schema diff.
+        assert_eq!(h["weft.dlq.expected.subject"], subject);
         assert_eq!(h.get("custom").map(String::as_str), Some("kept"));
         assert!(
             !h.contains_key(headers::EVENT_ID),

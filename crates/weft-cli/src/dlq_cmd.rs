@@ -219,10 +219,12 @@ pub async fn run(
                     json!({"name": h.key, "value": v})
                 })
                 .collect();
+            let expected = expected_diff(&schemas, &e).await;
             let doc = json!({
                 "summary": e.summary_json(),
                 "headers": headers,
                 "decoded": decoded,
+                "expected": expected,
             });
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
@@ -231,6 +233,37 @@ pub async fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the failing stage named the subject it expected the value in: what differs between
+/// the value's writer schema and that subject's latest schema.
+async fn expected_diff(schemas: &SchemaCache, e: &Entry) -> serde_json::Value {
+    let Some(subject) = e
+        .headers()
+        .get_str(weft_core::dead_letter::DLQ_EXPECTED_SUBJECT)
+    else {
+        return serde_json::Value::Null;
+    };
+    let writer = match e.schema_id() {
+        Some(id) => schemas.schema(id).await.map_err(|err| err.to_string()),
+        None => Err("the value has no schema id".to_string()),
+    };
+    let expected = match schemas.subject_id(subject).await {
+        Ok(id) => schemas.schema(id).await.map_err(|err| err.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    match (writer, expected) {
+        (Ok(w), Ok(x)) => {
+            let changes: Vec<String> = weft_schema::diff::diff(&w.schema, &x.schema)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            json!({"subject": subject, "writer_schema_id": w.id, "expected_schema_id": x.id,
+                   "changes": changes})
+        }
+        (Err(err), _) => json!({"subject": subject, "error": format!("writer schema: {err}")}),
+        (_, Err(err)) => json!({"subject": subject, "error": format!("expected schema: {err}")}),
+    }
 }
 
 fn show_text(e: &Entry, doc: &serde_json::Value) -> String {
@@ -250,6 +283,21 @@ fn show_text(e: &Entry, doc: &serde_json::Value) -> String {
     s.push_str("\nvalue:\n");
     s.push_str(&serde_json::to_string_pretty(&doc["decoded"]).unwrap_or_default());
     s.push('\n');
+    let x = &doc["expected"];
+    if let Some(subject) = x["subject"].as_str() {
+        s.push_str(&format!(
+            "\nwriter schema against the latest of {subject} (what the stage expected):\n"
+        ));
+        match x["changes"].as_array() {
+            Some(changes) if changes.is_empty() => s.push_str("  (no difference)\n"),
+            Some(changes) => {
+                for c in changes {
+                    s.push_str(&format!("  {}\n", c.as_str().unwrap_or_default()));
+                }
+            }
+            None => s.push_str(&format!("  {}\n", x["error"].as_str().unwrap_or_default())),
+        }
+    }
     s
 }
 

@@ -28,6 +28,8 @@ pub const DLQ_ATTEMPT: &str = "weft.dlq.attempt";
 pub const DLQ_FIRST_FAILURE: &str = "weft.dlq.first.failure";
 pub const DLQ_LAST_FAILURE: &str = "weft.dlq.last.failure";
 pub const DLQ_REPLAY_COUNT: &str = "weft.dlq.replay.count";
+/// The subject whose schema the failing stage expected the value in (decoding failures).
+pub const DLQ_EXPECTED_SUBJECT: &str = "weft.dlq.expected.subject";
 
 /// Error messages longer than this are cut (on a character boundary) in headers.
 pub const MAX_MESSAGE_BYTES: usize = 1024;

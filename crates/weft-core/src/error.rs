@@ -149,6 +149,9 @@ pub struct StageError {
     pub message: String,
     /// Where in the record the problem is (an Avro/JSON field path), when known.
     pub field: Option<String>,
+    /// The registry subject whose schema the stage expected the value in, when a value did
+    /// not decode or fit (`weft dlq show` diffs the writer schema against its latest).
+    pub expected_subject: Option<String>,
 }
 
 impl StageError {
@@ -159,6 +162,7 @@ impl StageError {
             code,
             message: message.into(),
             field: None,
+            expected_subject: None,
         }
     }
 
@@ -172,6 +176,12 @@ impl StageError {
         self
     }
 
+    /// Names the subject whose schema the value was expected in.
+    pub fn expecting(mut self, subject: impl Into<String>) -> Self {
+        self.expected_subject = Some(subject.into());
+        self
+    }
+
     /// Captures any classified error.
     pub fn from_classified<E: Classify + fmt::Display>(e: &E) -> Self {
         Self {
@@ -179,6 +189,7 @@ impl StageError {
             code: e.code(),
             message: e.to_string(),
             field: None,
+            expected_subject: None,
         }
     }
 }

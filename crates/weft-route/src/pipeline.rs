@@ -126,7 +126,10 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
             .schemas
             .decode_as(value, &self.reader)
             .await
-            .map_err(|e| schema_error(&e, &self.flow.input.name))?;
+            .map_err(|e| {
+                // The flow reads its input as the topic's value schema (TopicNameStrategy).
+                schema_error(&e, &self.flow.input.name).expecting(format!("{}-value", record.topic))
+            })?;
         let metadata = if self.flow.uses_metadata {
             weft_transform::program::kafka_metadata(
                 &record.topic,

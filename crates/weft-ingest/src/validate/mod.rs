@@ -92,7 +92,9 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
             logic::null_value(record)?;
             return Ok(logic::forward(record, target.topic.clone(), None, now));
         };
-        let framed = weft_core::wire::parse(value).map_err(|e| StageError::from_classified(&e))?;
+        let expecting = |e: StageError| e.expecting(target.subject.to_string());
+        let framed = weft_core::wire::parse(value)
+            .map_err(|e| expecting(StageError::from_classified(&e)))?;
         let id = framed.schema_id;
         let verdict = self
             .allowed
@@ -104,13 +106,17 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
             self.schemas
                 .schema(id)
                 .await
-                .map_err(|e| logic::schema_error(&e))?;
-            return Err(logic::not_allowed(id, &target.subject, &list.ids));
+                .map_err(|e| expecting(logic::schema_error(&e)))?;
+            return Err(expecting(logic::not_allowed(
+                id,
+                &target.subject,
+                &list.ids,
+            )));
         }
         self.schemas
             .validate(value)
             .await
-            .map_err(|e| logic::schema_error(&e))?;
+            .map_err(|e| expecting(logic::schema_error(&e)))?;
         Ok(logic::forward(record, target.topic.clone(), Some(id), now))
     }
 }

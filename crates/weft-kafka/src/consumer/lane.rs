@@ -294,6 +294,9 @@ fn dead_letter<P: Processor>(
     );
     let dl = failure_of(shared, record, &error, attempt, prior);
     let (key, value, mut headers) = dl.to_kafka();
+    if let Some(s) = &error.expected_subject {
+        headers.set(weft_core::dead_letter::DLQ_EXPECTED_SUBJECT, s.clone());
+    }
     if shared.opts.dead_letters.connect_headers {
         weft_core::foreign_dlq::write_connect(&dl, &mut headers);
     }
