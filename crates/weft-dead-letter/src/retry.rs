@@ -103,6 +103,13 @@ pub async fn run(
     cfg: &RetryConfig,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    weft_kafka::retry_tiers::check_topics(
+        kafka,
+        &RetryTiers {
+            tiers: cfg.tiers.clone(),
+            ready_topic: cfg.ready_topic.clone(),
+        },
+    )?;
     let consumer: StreamConsumer = kafka
         .client_config(Role::Consumer, "dead-letter")
         .set("group.id", &cfg.group)

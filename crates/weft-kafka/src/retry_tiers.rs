@@ -98,6 +98,34 @@ pub fn tier_record(
     }
 }
 
+/// Fails with a configuration error naming every tier topic (and the ready topic) missing
+/// on the cluster: a tier record with nowhere to go would stop its stage later, mid-stream.
+pub fn check_topics(
+    kafka: &crate::KafkaConfig,
+    tiers: &crate::options::RetryTiers,
+) -> Result<(), crate::Error> {
+    let admin = crate::admin::Admin::new(kafka)?;
+    let existing: std::collections::HashSet<String> = admin
+        .describe(None, std::time::Duration::from_secs(10))?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    let missing: Vec<&str> = tiers
+        .tiers
+        .iter()
+        .map(|t| t.topic.as_str())
+        .chain(std::iter::once(tiers.ready_topic.as_str()))
+        .filter(|t| !existing.contains(*t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Error::Config(format!(
+        "retry tiers: topics missing on the cluster: {} (create them with `weft topics apply`)",
+        missing.join(", ")
+    )))
+}
+
 /// When a tier record is due: its `weft.retry.due` header.
 pub fn due_ms(record: &Record) -> Option<i64> {
     record.headers.get_str(retry::DUE).and_then(parse_millis)

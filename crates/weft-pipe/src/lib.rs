@@ -50,6 +50,9 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for pipe in pipes {
         let opts = pipe.consumer_options(SERVICE, instance_id, drain_timeout);
+        if let Some(t) = &opts.dead_letters.retry_tiers {
+            weft_kafka::retry_tiers::check_topics(kafka, t)?;
+        }
         let processor = Arc::new(PipeProcessor::new(&pipe.to));
         let (kafka, metrics, shutdown) = (kafka.clone(), metrics.clone(), shutdown.clone());
         let name = pipe.name.clone();

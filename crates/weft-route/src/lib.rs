@@ -154,6 +154,9 @@ pub async fn run_flow(
     shutdown: CancellationToken,
 ) -> Result<(), weft_kafka::Error> {
     check_topics(kafka, &flow)?;
+    if let Some(t) = &dead_letters.retry_tiers {
+        weft_kafka::retry_tiers::check_topics(kafka, t)?;
+    }
     let schemas = Arc::new(
         SchemaCache::from_config(registry)
             .map_err(|e| weft_kafka::Error::Config(format!("schema_registry: {e}")))?,

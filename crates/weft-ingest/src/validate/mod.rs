@@ -170,6 +170,9 @@ pub async fn run(
     for route in &cfg.routes {
         let mut opts = route.consumer_options(crate::SERVICE, instance_id, drain_timeout);
         opts.dead_letters = cfg.dead_letters.clone();
+        if let Some(t) = &opts.dead_letters.retry_tiers {
+            weft_kafka::retry_tiers::check_topics(kafka, t)?;
+        }
         let wait = TransientWait::for_mode(route.mode, cfg.registry_wait, drain_timeout);
         let processor = Arc::new(route_processor(
             route,
