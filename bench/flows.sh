@@ -141,6 +141,8 @@ for v in "raw" "fanout" "fanout --eos"; do
         --seconds "$LATENCY_SECONDS" --concurrency "$CONCURRENCY" --partitions "$PARTITIONS" |
         tee -a "$WORK/latency.jsonl" >&2
 done
+log "flow-cpu: each flow's processor over orders in memory (no Kafka, one thread)"
+"$BENCH" flow-cpu --records "$((RECORDS < 200000 ? RECORDS : 200000))" | tee "$WORK/cpu.jsonl" >&2
 elapsed=$(($(date +%s) - started))
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -148,7 +150,7 @@ if [[ -n $(git status --porcelain 2>/dev/null) ]]; then
     commit="$commit (with uncommitted changes)"
 fi
 python3 bench/flows_report.py "$WORK/prepare.json" "$WORK/runs.jsonl" "$WORK/latency.jsonl" \
-    --command "$COMMAND" --rate "$RATE" --notes "$NOTES" \
+    --cpu "$WORK/cpu.jsonl" --command "$COMMAND" --rate "$RATE" --notes "$NOTES" \
     --fact "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit" \
     --fact "CPU: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)); memory: $(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB; kernel $(uname -r)" \
     --fact "Kafka $KAFKA_VERSION, one broker (KRaft, \`deploy/local/kafka\`) on the same machine; the registry (\`weft run registry\`) in its own process; $(rustc --version)" \

@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--command", required=True)
     ap.add_argument("--rate", required=True)
     ap.add_argument("--notes")
+    ap.add_argument("--cpu", help="flow-cpu lines: each flow's processor without Kafka")
     ap.add_argument("--fact", action="append", default=[])
     a = ap.parse_args()
     prep = json.load(open(a.prepare))
@@ -56,6 +57,12 @@ def main():
                "broker": statistics.median(x.get("broker_cpu_s") or 0 for x in v),
                "outputs": v[0].get("outputs", v[0]["records"]) / v[0]["records"]}
            for k, v in by.items()}
+    cpu = {}
+    if a.cpu:
+        for l in open(a.cpu):
+            if l.strip():
+                r = json.loads(l)
+                cpu[r["flow"]] = r
     rounds = max(r["round"] for r in runs)
     out = []
     P = out.append
@@ -117,6 +124,10 @@ def main():
     if fa:
         row("Weft's CPU per record, transform + route at-least-once (process, broker excluded)", "≤ 3 µs",
             f"{fa['cpu']:.2f} µs", fa["cpu"] <= 3.0)
+    if "fanout" in cpu:
+        c = cpu["fanout"]["process_ns_per_record"] / 1000
+        row("the same, the flow's processor alone (decode, transform, routes, encode, headers; no Kafka client)",
+            "≤ 3 µs", f"{c:.2f} µs", c <= 3.0)
     if "raw" in lat and "fanout-alo" in lat:
         d = lat["fanout-alo"]["p99_ms"] - lat["raw"]["p99_ms"]
         row(f"p99 end-to-end latency, transform + route at-least-once minus raw, at {a.rate} orders/s "
@@ -125,6 +136,17 @@ def main():
     if fa and fw:
         P(f"Of the fan-out's {fa['cpu']:.2f} µs per record, {fa['cpu'] - fw['cpu']:.2f} µs is above the weft loop "
           f"forwarding the same bytes ({fw['cpu']:.2f} µs, which includes librdkafka's consumer and producer work).")
+        P("")
+    if cpu:
+        P("**The flow's processor alone** (`weft-bench flow-cpu`: `FlowProcessor::process` with its metrics over "
+          "orders held in memory, one thread, no Kafka; the fastest of 3 passes), beside a plain decode + encode of "
+          "the same bytes:")
+        P("")
+        P("| Flow | µs/record, processor | µs/record, decode + encode only | outputs/record |")
+        P("| --- | ---: | ---: | ---: |")
+        for name, r in cpu.items():
+            P(f"| {name} | {r['process_ns_per_record'] / 1000:.2f} | {r['decode_encode_ns_per_record'] / 1000:.2f} "
+              f"| {r['outputs'] / r['records']:.2f} |")
         P("")
     P(f"### Results (median of {rounds} round(s))")
     P("")
