@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
+mod dlq;
 mod flow_cpu;
 mod flow_latency;
 mod flows;
@@ -77,6 +78,9 @@ enum Command {
     FlowRun(flows::FlowRunArgs),
     /// End-to-end latency of a flow (or the raw loop) over Avro orders; print one JSON line
     FlowLatency(flow_latency::FlowLatencyArgs),
+    /// Fill a dead-letter topic with Weft dead letters as fast as a plain producer can (the
+    /// replay benchmark's baseline); print one JSON line
+    DlqPrepare(dlq::DlqPrepareArgs),
     /// A flow's own CPU per record without Kafka (the processor over orders in memory)
     FlowCpu(flow_cpu::FlowCpuArgs),
 }
@@ -115,6 +119,7 @@ async fn main() -> ExitCode {
         Command::FlowRun(a) => flows::run(&kafka, a).await,
         Command::FlowLatency(a) => flow_latency::run(&kafka, a).await,
         Command::FlowCpu(a) => flow_cpu::run(a).await,
+        Command::DlqPrepare(a) => dlq::run(&kafka, a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

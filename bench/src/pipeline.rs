@@ -28,6 +28,14 @@ pub enum ProcessorKind {
     Forward,
     /// weft_pipe::PipeProcessor (adds origin and traceparent headers)
     Pipe,
+    /// Forward, except every tenth record of a partition (offset % 10 == 0) fails with a
+    /// Permanent error and is dead-lettered to `<output>.dlq`
+    FailTenth,
+}
+
+/// The dead-letter topic of a run with `processor` (only `fail-tenth` has one).
+pub fn dead_letter_topic(processor: ProcessorKind, output: &str) -> Option<String> {
+    (processor == ProcessorKind::FailTenth).then(|| format!("{output}.dlq"))
 }
 
 /// Settings of the weft variants (ignored by `raw`).

@@ -46,6 +46,11 @@ pub async fn run(kafka: &KafkaConfig, args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| unique("weft-bench-out"));
     create_topic(kafka, &output, args.partitions).await?;
+    let dead_letters = crate::pipeline::dead_letter_topic(args.weft.processor, &output)
+        .filter(|_| args.variant != Variant::Raw);
+    if let Some(d) = &dead_letters {
+        create_topic(kafka, d, args.partitions).await?;
+    }
     let broker_before = match &args.broker_pid {
         Some(pid) => Some(cpu_seconds(pid)?),
         None => None,
@@ -77,6 +82,9 @@ pub async fn run(kafka: &KafkaConfig, args: RunArgs) -> Result<()> {
     };
     if args.delete_output {
         delete_topics(kafka, std::slice::from_ref(&output)).await?;
+        if let Some(d) = &dead_letters {
+            delete_topics(kafka, std::slice::from_ref(d)).await?;
+        }
     }
     if outcome.records < args.records {
         bail!(

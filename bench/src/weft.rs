@@ -31,6 +31,24 @@ impl Processor for Forward {
     }
 }
 
+/// [`Forward`], failing every tenth record of a partition permanently (dead-lettered).
+pub struct FailTenth {
+    to: String,
+}
+
+impl Processor for FailTenth {
+    async fn process(&self, record: &Record, out: &mut Emitter) -> Result<(), StageError> {
+        if record.offset % 10 == 0 {
+            return Err(StageError::new(
+                weft_core::ErrorCode::TransformFailed,
+                "refused by the benchmark (every tenth record)",
+            ));
+        }
+        out.emit(OutRecord::forward(record, self.to.as_str()));
+        Ok(())
+    }
+}
+
 /// Wraps a processor to note the first record's arrival and count value bytes.
 pub struct Counting<P> {
     inner: P,
@@ -83,6 +101,20 @@ pub async fn run(
             )
             .await
         }
+        ProcessorKind::FailTenth => {
+            let p = FailTenth { to: output.into() };
+            run_with(
+                kafka,
+                input,
+                output,
+                settings,
+                exactly_once,
+                target,
+                stop,
+                p,
+            )
+            .await
+        }
         ProcessorKind::Pipe => {
             let p = PipeProcessor::new(output);
             run_with(
@@ -117,6 +149,18 @@ async fn run_with<P: Processor>(
         .produced
         .get_metric_with_label_values(&[SERVICE, output])
         .context("the produced counter")?;
+    // Dead letters count as handled records too.
+    let dead_letter_topic = crate::pipeline::dead_letter_topic(settings.processor, output);
+    let dead = match &dead_letter_topic {
+        Some(t) => Some(
+            metrics
+                .produced
+                .get_metric_with_label_values(&[SERVICE, t])
+                .context("the dead-letter counter")?,
+        ),
+        None => None,
+    };
+    let handled = move || produced.get() + dead.as_ref().map_or(0, |d| d.get());
     let kind = if exactly_once { "txn" } else { "loop" };
     let mut opts = ConsumerOptions::new(
         SERVICE,
@@ -127,6 +171,7 @@ async fn run_with<P: Processor>(
     opts.concurrency = settings.concurrency;
     opts.max_in_flight = settings.max_in_flight;
     opts.commit_interval = Duration::from_millis(settings.commit_interval_ms);
+    opts.dead_letter_topic = dead_letter_topic;
     if exactly_once {
         opts.mode = DeliveryMode::ExactlyOnce;
         opts.transactional_id = Some(unique("weft-bench-txn"));
@@ -157,7 +202,7 @@ async fn run_with<P: Processor>(
             }
             _ = stop.cancelled() => break,
             _ = tick.tick() => {
-                if produced.get() >= limit {
+                if handled() >= limit {
                     last = Some(Instant::now());
                     break;
                 }
@@ -185,7 +230,7 @@ async fn run_with<P: Processor>(
         anyhow::bail!("the {kind} consumer loop stopped before the run was complete");
     }
     Ok(Outcome {
-        records: produced.get(),
+        records: handled(),
         bytes: processor.bytes.load(Ordering::Relaxed),
         first: processor.first.get().copied(),
         last,
