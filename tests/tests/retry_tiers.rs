@@ -37,6 +37,12 @@ impl Processor for Flaky {
                 "refused on purpose",
             ));
         }
+        if key == "registry-down" {
+            return Err(StageError::new(
+                ErrorCode::RegistryUnavailable,
+                "registry away",
+            ));
+        }
         if let Some(n) = key.strip_prefix("transient-") {
             let mut f = self.failures.lock().unwrap();
             let seen = f.entry(key.clone()).or_default();
@@ -110,10 +116,12 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
     records[10] = ("transient-3".into(), b"comes back".to_vec());
     records[20] = ("transient-always".into(), b"never works".to_vec());
     records[30] = ("permanent".into(), b"refused".to_vec());
+    // A registry that never comes back: the record cycles in the last tier, never dead-lettered.
+    records[40] = ("registry-down".into(), b"waits".to_vec());
     kafka.produce(&input, &records).await.unwrap();
 
     let seen = kafka
-        .read_until_async(&output, false, Duration::from_secs(60), |s| s.len() >= 298)
+        .read_until_async(&output, false, Duration::from_secs(60), |s| s.len() >= 297)
         .await
         .unwrap();
     let keys: Vec<String> = seen
@@ -121,7 +129,7 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
         .map(|s| String::from_utf8(s.key.clone().unwrap().to_vec()).unwrap())
         .collect();
     // Everything else of the partition went through while the record waited in the tier.
-    assert_eq!(keys.len(), 298, "{keys:?}");
+    assert_eq!(keys.len(), 297, "{keys:?}");
     assert_eq!(
         keys.last().map(String::as_str),
         Some("transient-3"),
@@ -130,8 +138,8 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
     let mut distinct = keys.clone();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), 298, "each exactly once");
-    let back = &seen[297];
+    assert_eq!(distinct.len(), 297, "each exactly once");
+    let back = &seen[296];
     assert_eq!(back.value.as_deref(), Some(&b"comes back"[..]));
 
     // Dead letters: the permanent failure at once (1 attempt), the transient one after both
@@ -170,11 +178,39 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
     );
 
     // Due times honoured: each record handed back no earlier than due, and within 1.5 s.
+    fn key_of(s: &weft_testkit::kafka::Seen) -> String {
+        String::from_utf8(s.key.clone().unwrap().to_vec()).unwrap()
+    }
     let handed = kafka
-        .read_until_async(&ready, false, Duration::from_secs(30), |s| s.len() >= 3)
+        .read_until_async(&ready, false, Duration::from_secs(30), |s| {
+            s.iter().filter(|h| key_of(h) == "registry-down").count() >= 3
+        })
         .await
         .unwrap();
-    assert_eq!(handed.len(), 3, "transient-3 once, transient-always twice");
+    let others = handed.iter().filter(|h| key_of(h) != "registry-down");
+    assert_eq!(
+        others.count(),
+        3,
+        "transient-3 once, transient-always twice"
+    );
+    // The registry-down record: back from the last tier again and again, never a dead letter.
+    let again: Vec<_> = handed
+        .iter()
+        .filter(|h| key_of(h) == "registry-down")
+        .collect();
+    assert!(again.len() >= 3);
+    assert!(again[1..]
+        .iter()
+        .all(|h| h.headers["weft.retry.tier"] == "1"));
+    let dead = kafka
+        .read_all_async(&dlq, false, Duration::from_secs(1), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.len(),
+        2,
+        "only the permanent and the exhausted transient failure"
+    );
     for h in &handed {
         let due = weft_core::time::parse_millis(&h.headers["weft.retry.due"]).unwrap();
         let at = h.timestamp_ms.unwrap();
@@ -201,6 +237,8 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
         )
         .await
         .unwrap();
+    let t1: Vec<_> = t1.iter().filter(|h| key_of(h) != "registry-down").collect();
+    let t2: Vec<_> = t2.iter().filter(|h| key_of(h) != "registry-down").collect();
     assert_eq!(t1.len(), 2);
     assert_eq!(t2.len(), 1);
     assert_eq!(t2[0].headers["weft.retry.tier"], "1");

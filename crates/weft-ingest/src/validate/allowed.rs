@@ -35,6 +35,8 @@ pub struct IdList {
     /// Sorted, without repeats.
     pub ids: Vec<u32>,
     fetched: Instant,
+    /// When it was read, wall clock (ms since the epoch), to compare with record timestamps.
+    fetched_ms: i64,
 }
 
 impl IdList {
@@ -50,6 +52,10 @@ pub enum Verdict {
     /// Not among the subject's live versions (the list, for the error message).
     NotAllowed(Arc<IdList>),
 }
+
+/// How much newer than a record a list must be to refuse the record's id without reading the
+/// list again (clocks of producers and of this process differ a little).
+pub const CLOCK_MARGIN_MS: i64 = 1_000;
 
 /// How soon a list that lacks an id is read again (a version may have been registered since).
 pub const RECHECK: Duration = Duration::from_secs(2);
@@ -139,6 +145,7 @@ impl AllowedIds {
                 let list = Arc::new(IdList {
                     ids,
                     fetched: Instant::now(),
+                    fetched_ms: weft_core::time::now_millis(),
                 });
                 self.store(subject, list.clone());
                 Ok(verdict(list))
@@ -155,12 +162,66 @@ impl AllowedIds {
                     fetched: now
                         .checked_sub(self.refresh.saturating_sub(self.recheck))
                         .unwrap_or(now),
+                    fetched_ms: old.fetched_ms,
                 });
                 self.store(subject, list.clone());
                 Ok(verdict(list))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// [`Self::check`] for a record written at `written_ms`: before an id is refused, a list
+    /// read before the record was written (give or take [`CLOCK_MARGIN_MS`]) is read again —
+    /// producers register a schema and write with it at once, so such a list may predate the
+    /// record's version. An unreachable registry is then an error (the record waits), never a
+    /// refusal.
+    pub async fn check_written_at<S: SubjectSource>(
+        &self,
+        source: &S,
+        subject: &Arc<str>,
+        id: u32,
+        written_ms: Option<i64>,
+    ) -> Result<Verdict, SchemaError> {
+        let verdict = self.check(source, subject, id).await?;
+        let fresh_enough = |l: &IdList| {
+            written_ms.is_none_or(|at| l.fetched_ms >= at.saturating_add(CLOCK_MARGIN_MS))
+        };
+        match &verdict {
+            Verdict::NotAllowed(list) if !fresh_enough(list) => {}
+            _ => return Ok(verdict),
+        }
+        let gate = self
+            .gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(subject.clone())
+            .or_default()
+            .clone();
+        let _reading = gate.lock().await;
+        // Read since by whoever held the gate: that answer will do.
+        if let Some(list) = self.list(subject) {
+            if list.contains(id) {
+                return Ok(Verdict::Allowed);
+            }
+            if fresh_enough(&list) {
+                return Ok(Verdict::NotAllowed(list));
+            }
+        }
+        let mut ids = source.subject_ids(subject).await?;
+        ids.sort_unstable();
+        ids.dedup();
+        let list = Arc::new(IdList {
+            ids,
+            fetched: Instant::now(),
+            fetched_ms: weft_core::time::now_millis(),
+        });
+        self.store(subject, list.clone());
+        Ok(if list.contains(id) {
+            Verdict::Allowed
+        } else {
+            Verdict::NotAllowed(list)
+        })
     }
 }
 
@@ -229,6 +290,58 @@ mod tests {
             1,
             "a fresh list answers a miss"
         );
+    }
+
+    #[tokio::test]
+    async fn a_record_written_after_the_list_was_read_gets_a_new_read() {
+        let src = fake(&[3]);
+        let allowed = AllowedIds::new(Duration::from_secs(60));
+        let subject: Arc<str> = Arc::from("s");
+        let now = weft_core::time::now_millis();
+        assert!(matches!(
+            allowed
+                .check_written_at(&*src, &subject, 3, Some(now))
+                .await
+                .unwrap(),
+            Verdict::Allowed
+        ));
+        assert_eq!(src.calls.load(Ordering::SeqCst), 1);
+        // A producer registers version 2 (id 9) and writes with it at once.
+        src.ids.lock().unwrap().push(9);
+        let written = weft_core::time::now_millis();
+        assert!(
+            matches!(
+                allowed.check(&*src, &subject, 9).await.unwrap(),
+                Verdict::NotAllowed(_)
+            ),
+            "the list from memory does not know it yet"
+        );
+        assert!(matches!(
+            allowed
+                .check_written_at(&*src, &subject, 9, Some(written))
+                .await
+                .unwrap(),
+            Verdict::Allowed
+        ));
+        assert_eq!(src.calls.load(Ordering::SeqCst), 2, "read again once");
+        // A record written well before the list was read is refused from memory.
+        let old = weft_core::time::now_millis() - 10 * CLOCK_MARGIN_MS;
+        assert!(matches!(
+            allowed
+                .check_written_at(&*src, &subject, 42, Some(old))
+                .await
+                .unwrap(),
+            Verdict::NotAllowed(_)
+        ));
+        assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+        // A recent one is read again first; with the registry away that is an error (the
+        // record waits), not a refusal.
+        src.down.store(true, Ordering::SeqCst);
+        let e = allowed
+            .check_written_at(&*src, &subject, 42, Some(weft_core::time::now_millis()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Transient);
     }
 
     #[tokio::test]

@@ -98,7 +98,12 @@ impl<S: SchemaSource + SubjectSource + 'static> ValidateProcessor<S> {
         let id = framed.schema_id;
         let verdict = self
             .allowed
-            .check(self.schemas.source(), &target.subject, id)
+            .check_written_at(
+                self.schemas.source(),
+                &target.subject,
+                id,
+                record.timestamp_ms,
+            )
             .await
             .map_err(|e| logic::subject_lookup_error(&target.subject, &e))?;
         if let allowed::Verdict::NotAllowed(list) = verdict {

@@ -258,6 +258,13 @@ fn to_next_tier<P: Processor>(
 ) -> Option<Vec<OutRecord>> {
     let tiers = shared.opts.dead_letters.retry_tiers.as_ref()?;
     let next = prior.map_or(0, |p| p.tier.saturating_add(1));
+    // A registry that stays away is not the record's fault: it waits in the last tier, over
+    // and over, instead of being dead-lettered.
+    let next = match tiers.tiers.len() as u32 {
+        0 => next,
+        n if next >= n && error.code == ErrorCode::RegistryUnavailable => n - 1,
+        _ => next,
+    };
     let Some(tier) = tiers.tiers.get(next as usize) else {
         return dead_letter(shared, record, error, attempt, prior);
     };
