@@ -326,6 +326,7 @@ async fn poison_records_at_every_stage_are_delivered_once_or_dead_lettered_once(
             },
         ],
         ready_topic: ready.clone(),
+        park_keys: false,
     };
     let ingest_group = unique("poison-ingest");
     let mut route = ValidateRoute::new(vec![raw.clone()], "{suffix}");

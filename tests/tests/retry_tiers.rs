@@ -87,6 +87,7 @@ async fn a_failing_record_waits_in_a_tier_while_its_partition_flows() {
         group: unique("retry-service"),
         tiers: tiers.clone(),
         ready_topic: ready.clone(),
+        park_keys: false,
     };
     let group = unique("retry-stage");
     let mut opts = ConsumerOptions::new("test", "flaky", &group, vec![input.clone()]);
@@ -298,4 +299,114 @@ async fn dead_letters_can_carry_connect_and_spring_headers() {
         0i32.to_be_bytes()
     );
     assert_eq!(h["kafka_dlt-exception-fqcn"], "weft.transform_failed");
+}
+
+/// `[retry] park_keys`: later records of a key wait behind one in a retry tier and go, in
+/// order, once it is processed or dead-lettered; other keys are not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn later_records_of_a_key_wait_behind_a_failed_one() {
+    let kafka = ensure_kafka().unwrap();
+    let input = kafka.topic("park-in", 1).await.unwrap();
+    let output = kafka.topic("park-out", 1).await.unwrap();
+    let dlq = kafka.topic("park-dlq", 1).await.unwrap();
+    let tier1 = kafka.topic("park-t1", 1).await.unwrap();
+    let tier2 = kafka.topic("park-t2", 1).await.unwrap();
+    let ready = kafka.topic("park-ready", 1).await.unwrap();
+    let cfg = RetryConfig {
+        enabled: true,
+        group: unique("park-service"),
+        tiers: vec![
+            Tier {
+                topic: tier1.clone(),
+                delay: Duration::from_secs(1),
+            },
+            Tier {
+                topic: tier2.clone(),
+                delay: Duration::from_secs(2),
+            },
+        ],
+        ready_topic: ready.clone(),
+        park_keys: true,
+    };
+    let mut opts =
+        ConsumerOptions::new("test", "flaky", &unique("park-stage"), vec![input.clone()]);
+    opts.dead_letter_topic = Some(dlq.clone());
+    opts.retry = RetryPolicy {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    };
+    opts.dead_letters.retry_tiers = cfg.for_stages();
+    let processor = Arc::new(Flaky {
+        output: Arc::from(output.as_str()),
+        failures: Mutex::new(HashMap::new()),
+    });
+    let stage = Running::start(&kafka.config, opts, processor);
+    let stop = CancellationToken::new();
+    let service = {
+        let (k, c, s) = (kafka.config.clone(), cfg.clone(), stop.clone());
+        tokio::spawn(async move { weft_dead_letter::retry::run(&k, &c, s).await })
+    };
+    // Key transient-3 fails three times (its first record goes through tier 1); key
+    // transient-always never works (both of its records end as dead letters, in order).
+    let mut records: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..30 {
+        match i {
+            3 | 12 | 21 => {
+                records.push(("transient-3".into(), format!("a-{}", i / 9).into_bytes()))
+            }
+            5 | 15 => records.push((
+                "transient-always".into(),
+                format!("b-{}", i / 10).into_bytes(),
+            )),
+            _ => records.push((format!("k-{i}"), format!("v-{i}").into_bytes())),
+        }
+    }
+    kafka.produce(&input, &records).await.unwrap();
+
+    let seen = kafka
+        .read_until_async(&output, false, Duration::from_secs(60), |s| s.len() >= 28)
+        .await
+        .unwrap();
+    let values: Vec<String> = seen
+        .iter()
+        .map(|s| String::from_utf8(s.value.clone().unwrap().to_vec()).unwrap())
+        .collect();
+    assert_eq!(values.len(), 28, "{values:?}");
+    // The key's records in their order, after every other key's (which were not held up).
+    assert_eq!(&values[25..], &["a-0", "a-1", "a-2"], "{values:?}");
+    assert!(
+        values[..25].iter().all(|v| v.starts_with("v-")),
+        "{values:?}"
+    );
+    let dead = kafka
+        .read_until_async(&dlq, false, Duration::from_secs(60), |s| s.len() >= 2)
+        .await
+        .unwrap();
+    let dead_values: Vec<&[u8]> = dead.iter().map(|d| d.value.as_deref().unwrap()).collect();
+    assert_eq!(dead_values, vec![&b"b-0"[..], &b"b-1"[..]], "in order");
+    assert!(dead
+        .iter()
+        .all(|d| d.headers["weft.dlq.error.code"] == "timeout"));
+    assert_eq!(
+        dead[1].headers["weft.dlq.attempt"], "6",
+        "b-1 failed on its own"
+    );
+    // Parked records went through the first tier with their place in the queue.
+    let t1 = kafka
+        .read_all_async(
+            &tier1,
+            false,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(t1.iter().any(
+        |r| r.headers.get("weft.retry.parked").map(String::as_str) == Some("0")
+            && r.headers["weft.dlq.error.code"] == "parked"
+    ));
+    stop.cancel();
+    service.await.unwrap().unwrap();
+    stage.stop().await.unwrap();
 }

@@ -121,6 +121,9 @@ error_codes! {
     ReplayLimit = "replay_limit", Permanent;
     /// A saga step or external call ran out of time.
     Timeout = "timeout", Transient;
+    /// Held in a retry tier behind an earlier record of its key that failed (ordering-aware
+    /// parking); not a failure of its own.
+    Parked = "parked", Transient;
     /// Configuration is invalid; the stage cannot start or continue.
     ConfigInvalid = "config_invalid", Fatal;
     /// A bug or an unexpected state inside Weft.

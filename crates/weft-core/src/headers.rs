@@ -45,6 +45,8 @@ pub mod retry {
     pub const TIER: &str = "weft.retry.tier";
     /// When it is due again (a time).
     pub const DUE: &str = "weft.retry.due";
+    /// On a record parked behind an earlier one of its key: its place in that key's queue.
+    pub const PARKED: &str = "weft.retry.parked";
 }
 
 pub const TRACEPARENT: &str = "traceparent";

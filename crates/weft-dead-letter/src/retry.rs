@@ -35,6 +35,8 @@ pub struct RetryConfig {
     pub tiers: Vec<weft_kafka::Tier>,
     /// Where due records are handed back (every stage's loop with tiers reads it).
     pub ready_topic: String,
+    /// Ordering-aware parking: later records of a key wait behind one in a tier.
+    pub park_keys: bool,
 }
 
 impl Default for RetryConfig {
@@ -54,6 +56,7 @@ impl Default for RetryConfig {
             })
             .collect(),
             ready_topic: "weft.retry.ready".into(),
+            park_keys: false,
         }
     }
 }
@@ -64,6 +67,7 @@ impl RetryConfig {
         self.enabled.then(|| RetryTiers {
             tiers: self.tiers.clone(),
             ready_topic: self.ready_topic.clone(),
+            park_keys: self.park_keys,
         })
     }
 
@@ -108,6 +112,7 @@ pub async fn run(
         &RetryTiers {
             tiers: cfg.tiers.clone(),
             ready_topic: cfg.ready_topic.clone(),
+            park_keys: cfg.park_keys,
         },
     )?;
     let consumer: StreamConsumer = kafka

@@ -136,6 +136,10 @@ pub struct DeadLetterOptions {
 pub struct RetryTiers {
     pub tiers: Vec<Tier>,
     pub ready_topic: String,
+    /// Ordering-aware parking: while a record waits in a tier, later records of its key wait
+    /// behind it and are released in order once it is processed or dead-lettered.
+    #[serde(default)]
+    pub park_keys: bool,
 }
 
 /// One retry tier: a topic, and how long a record waits there.

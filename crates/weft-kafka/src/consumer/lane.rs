@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-use weft_core::{Classify as _, DeadLetter, ErrorClass, ErrorCode, Failure, StageError};
+use weft_core::{Classify as _, ErrorClass, ErrorCode, StageError};
 
 use super::{Dispatch, Event, Shared};
 use crate::error::Error;
@@ -14,7 +15,10 @@ use crate::options::DeliveryMode;
 use crate::processor::{Emitter, Processor};
 use crate::producer::{AckSink, AckToken, Completion};
 use crate::record::{OutRecord, Record};
-use crate::retry_tiers::{tier_record, Retried};
+use crate::retry_tiers::Retried;
+
+use super::park::Park;
+use super::tiers;
 
 /// Produced-records counters by output topic, cached per lane.
 type Counters = HashMap<Arc<str>, Option<prometheus::IntCounter>>;
@@ -151,6 +155,17 @@ async fn handle<P: Processor>(
     }
 }
 
+/// How a record's processing ended, for ordering-aware parking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Processed, or dead-lettered: its key's next record may go.
+    Resolved,
+    /// Sent to a retry tier: its key's next records wait behind it.
+    Tiered,
+    /// Not acknowledged (stopping, aborting): nothing changes.
+    Unacked,
+}
+
 /// Runs the processor, retrying `Transient` errors in place, then (with retry tiers) in the
 /// next tier. `None` means the record will not be acknowledged (the loop stops, or the
 /// transaction aborts).
@@ -177,13 +192,53 @@ async fn process_with_retries<P: Processor>(
         Some((record, r)) => (record, Some(r)),
         None => (&d.record, None),
     };
+    // Ordering-aware parking: a record of a key whose earlier record waits in a tier waits
+    // behind it.
+    let follower = prior.and_then(|_| tiers::follower_seq(&d.record));
+    let parked = match (&shared.parking, &record.key) {
+        (Some(p), Some(k)) => Some((p, k)),
+        _ => None,
+    };
+    // A head handed back is processed: the others wait for it.
+    let head = prior.is_some() && follower.is_none();
+    if let (Some((parking, key)), false) = (parked, head) {
+        if let Park::Follow(seq) = parking.on_record(&record.topic, key, follower, Instant::now()) {
+            return tiers::park_behind(shared, record, prior, seq);
+        }
+    }
+    let (out, ending) = attempts(shared, d, record, prior, follower, emitter).await;
+    if let Some((parking, key)) = parked {
+        match ending {
+            Ending::Resolved if prior.is_some() => parking.resolved(&record.topic, key, follower),
+            Ending::Tiered => {
+                if follower.is_some() {
+                    // It leaves the queue of followers and becomes the key's head.
+                    parking.resolved(&record.topic, key, follower);
+                }
+                parking.head_waits(&record.topic, key, Instant::now());
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The attempts in place, and where the record goes when they fail.
+async fn attempts<P: Processor>(
+    shared: &Arc<Shared<P>>,
+    d: &Dispatch,
+    record: &Record,
+    prior: Option<&Retried>,
+    follower: Option<u64>,
+    emitter: &mut Emitter,
+) -> (Option<Vec<OutRecord>>, Ending) {
     let retry = &shared.opts.retry;
     let mut attempt = 0;
     loop {
         attempt += 1;
         emitter.clear();
         let error = match shared.processor.process(record, emitter).await {
-            Ok(()) => return Some(emitter.take()),
+            Ok(()) => return (Some(emitter.take()), Ending::Resolved),
             Err(e) => e,
         };
         count_error(shared, error.class.as_str(), error.code.as_str());
@@ -198,93 +253,43 @@ async fn process_with_retries<P: Processor>(
             }
             ErrorClass::Fatal => {
                 shared.tell(Event::Fail(Error::Stage(error)));
-                return None;
+                return (None, Ending::Unacked);
             }
             // Shutting down: leave the record unacknowledged; it is read again after restart.
             ErrorClass::Transient if stopping => {
                 shared.tell(Event::Stuck);
-                return None;
+                return (None, Ending::Unacked);
             }
             ErrorClass::Transient if shared.opts.dead_letters.retry_tiers.is_some() => {
-                return to_next_tier(shared, record, error, attempt, prior);
+                let (out, tiered) =
+                    tiers::to_next_tier(shared, record, error, attempt, prior, follower.is_some());
+                let ending = if tiered {
+                    Ending::Tiered
+                } else {
+                    Ending::Resolved
+                };
+                return (out, ending);
             }
             ErrorClass::Transient if shared.opts.mode == DeliveryMode::ExactlyOnce => {
                 shared.tell(Event::Abort(format!(
                     "{}-{}@{}: {error} (after {attempt} attempts)",
                     d.tp.topic, d.tp.partition, d.record.offset
                 )));
-                return None;
+                return (None, Ending::Unacked);
             }
-            _ => return dead_letter(shared, record, error, attempt, prior),
+            _ => {
+                return (
+                    dead_letter(shared, record, error, attempt, prior),
+                    Ending::Resolved,
+                )
+            }
         }
     }
 }
 
-/// The record's failure so far: this one, after the attempts of earlier tiers.
-fn failure_of<P: Processor>(
-    shared: &Shared<P>,
-    record: &Record,
-    error: &StageError,
-    attempt: u32,
-    prior: Option<&Retried>,
-) -> DeadLetter {
-    let mut failure = Failure::from_error(&shared.opts.service, &shared.opts.stage, error, attempt);
-    failure.group = Some(shared.opts.group_id.clone());
-    failure.schema_id = record.value.as_deref().and_then(weft_core::wire::schema_id);
-    // A replayed record that fails again keeps its replay count (loop protection).
-    failure.replay_count = record
-        .headers
-        .get_str(weft_core::headers::replay::COUNT)
-        .and_then(|c| c.trim().parse().ok())
-        .unwrap_or(0);
-    if let Some(p) = prior {
-        failure.attempt = p.dead_letter.failure.attempt.saturating_add(attempt);
-        failure.first_failure_ms = p.dead_letter.failure.first_failure_ms;
-    }
-    DeadLetter {
-        original: record.to_original(),
-        failure,
-    }
-}
-
-/// Sends a record that failed transiently to its next retry tier, or to the dead-letter topic
-/// when the tiers are exhausted.
-fn to_next_tier<P: Processor>(
-    shared: &Shared<P>,
-    record: &Record,
-    error: StageError,
-    attempt: u32,
-    prior: Option<&Retried>,
-) -> Option<Vec<OutRecord>> {
-    let tiers = shared.opts.dead_letters.retry_tiers.as_ref()?;
-    let next = prior.map_or(0, |p| p.tier.saturating_add(1));
-    // A registry that stays away is not the record's fault: it waits in the last tier, over
-    // and over, instead of being dead-lettered.
-    let next = match tiers.tiers.len() as u32 {
-        0 => next,
-        n if next >= n && error.code == ErrorCode::RegistryUnavailable => n - 1,
-        _ => next,
-    };
-    let Some(tier) = tiers.tiers.get(next as usize) else {
-        return dead_letter(shared, record, error, attempt, prior);
-    };
-    tracing::info!(
-        topic = %record.topic, partition = record.partition, offset = record.offset,
-        error = %error, tier = %tier.topic, "Sending a record to a retry tier"
-    );
-    let dl = failure_of(shared, record, &error, attempt, prior);
-    Some(vec![tier_record(
-        &dl,
-        &shared.opts.group_id,
-        next,
-        tier,
-        weft_core::time::now_millis(),
-    )])
-}
-
 /// The dead-letter record for a failed record, or `None` (loop stops) when the stage has no
 /// dead-letter topic.
-fn dead_letter<P: Processor>(
+pub(super) fn dead_letter<P: Processor>(
     shared: &Shared<P>,
     record: &Record,
     error: StageError,
@@ -299,7 +304,7 @@ fn dead_letter<P: Processor>(
         topic = %record.topic, partition = record.partition, offset = record.offset,
         error = %error, dead_letter_topic = %topic, "Dead-lettering a record"
     );
-    let dl = failure_of(shared, record, &error, attempt, prior);
+    let dl = tiers::failure_of(shared, record, &error, attempt, prior);
     let (key, value, mut headers) = dl.to_kafka();
     if let Some(s) = &error.expected_subject {
         headers.set(weft_core::dead_letter::DLQ_EXPECTED_SUBJECT, s.clone());

@@ -12,8 +12,10 @@
 //! positions every `commit_interval`.
 
 mod lane;
+mod park;
 mod poller;
 mod rebalance;
+mod tiers;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,6 +65,12 @@ pub async fn run<P: Processor>(
         receivers.push(rx);
     }
     let (events, events_rx) = std::sync::mpsc::channel();
+    let parking = opts
+        .dead_letters
+        .retry_tiers
+        .as_ref()
+        .filter(|t| t.park_keys)
+        .map(|t| park::Parking::new(&t.tiers.iter().map(|t| t.delay).collect::<Vec<_>>()));
     let shared = Arc::new(Shared {
         opts,
         processor,
@@ -87,6 +95,7 @@ pub async fn run<P: Processor>(
         txn_records: AtomicUsize::new(0),
         shutdown,
         stop: CancellationToken::new(),
+        parking,
     });
     let tasks: Vec<_> = receivers
         .into_iter()
@@ -196,6 +205,8 @@ pub(crate) struct Shared<P> {
     pub shutdown: CancellationToken,
     /// Cancelled when the poll thread has finished (lanes stop retrying).
     pub stop: CancellationToken,
+    /// Keys parked behind a record in a retry tier (`RetryTiers::park_keys`).
+    pub parking: Option<park::Parking>,
 }
 
 impl<P: Processor> Shared<P> {
