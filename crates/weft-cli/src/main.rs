@@ -10,6 +10,7 @@ mod contracts;
 mod dlq_cmd;
 mod flows_cmd;
 mod registry_rest;
+mod replay_cmd;
 mod schemas_cmd;
 mod serve;
 mod tools;
@@ -63,6 +64,10 @@ enum Command {
     /// those written by Kafka Connect, Kafka Streams and Spring).
     #[command(subcommand)]
     Dlq(dlq_cmd::DlqCommand),
+    /// Replay: re-publishes selected dead letters to their origin topic (or --to), exactly
+    /// once per replay id and resumable, with lineage headers and an audit record; `history`
+    /// lists the replays.
+    Replay(replay_cmd::ReplayArgs),
     /// Checks the configuration and prints it (secrets redacted).
     Config,
 }
@@ -111,6 +116,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return flows_cmd::run(&cfg.flows, &cfg.kafka, &cfg.schema_registry, cmd).await
             }
             Command::Dlq(cmd) => return dlq_cmd::run(&cfg.kafka, &cfg.schema_registry, cmd).await,
+            Command::Replay(args) => {
+                return replay_cmd::run(&cfg.kafka, &cfg.schema_registry, args).await
+            }
             Command::Config => {
                 println!("{cfg:#?}");
                 Ok(())

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod entry;
 pub mod filter;
+pub mod replay;
 pub mod retry;
 pub mod scan;
 pub mod stats;
