@@ -300,10 +300,21 @@ pub(super) fn dead_letter<P: Processor>(
         shared.tell(Event::Fail(Error::Stage(error)));
         return None;
     };
-    tracing::warn!(
-        topic = %record.topic, partition = record.partition, offset = record.offset,
-        error = %error, dead_letter_topic = %topic, "Dead-lettering a record"
-    );
+    // The first few at warn, then one in a thousand with the count (a poison burst must not
+    // flood the log); every one at debug and in the metrics.
+    let n = shared.dead_lettered.fetch_add(1, Ordering::Relaxed) + 1;
+    if n <= 10 || n.is_multiple_of(1000) {
+        tracing::warn!(
+            topic = %record.topic, partition = record.partition, offset = record.offset,
+            error = %error, dead_letter_topic = %topic, dead_lettered_so_far = n,
+            "Dead-lettering a record (after the first 10, one in 1000 is logged at warn; all at debug)"
+        );
+    } else {
+        tracing::debug!(
+            topic = %record.topic, partition = record.partition, offset = record.offset,
+            error = %error, dead_letter_topic = %topic, "Dead-lettering a record"
+        );
+    }
     let dl = tiers::failure_of(shared, record, &error, attempt, prior);
     let (key, value, mut headers) = dl.to_kafka();
     if let Some(s) = &error.expected_subject {

@@ -96,6 +96,7 @@ pub async fn run<P: Processor>(
         shutdown,
         stop: CancellationToken::new(),
         parking,
+        dead_lettered: std::sync::atomic::AtomicU64::new(0),
     });
     let tasks: Vec<_> = receivers
         .into_iter()
@@ -207,6 +208,8 @@ pub(crate) struct Shared<P> {
     pub stop: CancellationToken,
     /// Keys parked behind a record in a retry tier (`RetryTiers::park_keys`).
     pub parking: Option<park::Parking>,
+    /// Records dead-lettered by this loop (to log a burst sparingly).
+    pub dead_lettered: std::sync::atomic::AtomicU64,
 }
 
 impl<P: Processor> Shared<P> {
