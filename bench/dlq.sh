@@ -154,7 +154,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git status --porcelain 2>/dev/null) ]]; then
     commit="$commit (with uncommitted changes)"
 fi
-python3 bench/dlq_report.py "$WORK/runs.jsonl" --command "$COMMAND" \
+python3 bench/dlq_report.py "$WORK/runs.jsonl" --command "$COMMAND" --notes bench/dlq-observations.md \
     --fact "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit" \
     --fact "CPU: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)); memory: $(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB; kernel $(uname -r)" \
     --fact "Kafka $KAFKA_VERSION, one broker (KRaft, \`deploy/local/kafka\`) on the same machine; $(rustc --version)" \

@@ -19,6 +19,7 @@ def main():
     ap.add_argument("runs")
     ap.add_argument("--command", required=True)
     ap.add_argument("--fact", action="append", default=[])
+    ap.add_argument("--notes", help="hand-written observations appended to the section, if the file exists")
     a = ap.parse_args()
     runs = [json.loads(l) for l in open(a.runs) if l.strip()]
     by = {}
@@ -75,6 +76,13 @@ def main():
     P("| ---: | --- | ---: |")
     for r in sorted(runs, key=lambda r: (r["round"], [k for k, _ in LABELS].index(r["label"]))):
         P(f"| {r['round']} | {dict(LABELS)[r['label']]} | {r['records_per_s']:.0f} |")
+    if a.notes:
+        try:
+            with open(a.notes) as f:
+                P("")
+                P(f.read().strip())
+        except FileNotFoundError:
+            pass
     print("\n".join(out))
 
 
