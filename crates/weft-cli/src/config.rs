@@ -32,6 +32,8 @@ pub struct WeftConfig {
     pub retry: weft_dead_letter::retry::RetryConfig,
     /// How stages write dead letters besides Weft's own headers.
     pub dead_letter: weft_dead_letter::config::DeadLetterConfig,
+    /// Scheduled replays (`weft run replay`).
+    pub replay: weft_dead_letter::replay::schedule::ReplayServiceConfig,
 }
 
 impl Validate for WeftConfig {
@@ -40,6 +42,7 @@ impl Validate for WeftConfig {
         e.extend(self.registry.validate());
         e.extend(self.ingest.validate());
         e.extend(self.retry.validate());
+        e.extend(self.replay.validate());
         let mut names = std::collections::HashSet::new();
         for (i, p) in self.pipes.iter().enumerate() {
             e.extend(p.validate(i));

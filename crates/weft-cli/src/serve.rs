@@ -24,6 +24,8 @@ pub enum Service {
     Route,
     /// The retry tiers (`[retry]`): hands records back to their stage when due.
     DeadLetter,
+    /// Scheduled replays of dead letters (`[[replay.schedules]]`).
+    Replay,
 }
 
 pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
@@ -162,6 +164,37 @@ pub async fn run(cfg: WeftConfig, services: &[Service]) -> anyhow::Result<()> {
             }
             // Flows are started below, once for both services.
             Service::Transform | Service::Route => {}
+            Service::Replay => {
+                if cfg.replay.schedules.is_empty() {
+                    if services.len() == 1 {
+                        bail!(
+                            "no scheduled replays: add a [[replay.schedules]] section to weft.toml"
+                        );
+                    }
+                    continue;
+                }
+                let schemas = std::sync::Arc::new(
+                    weft_schema::SchemaCache::from_config(&cfg.schema_registry)
+                        .context("schema_registry")?,
+                );
+                let (kafka, rc, t, r) = (
+                    cfg.kafka.clone(),
+                    cfg.replay.clone(),
+                    token.clone(),
+                    readiness.clone(),
+                );
+                let host = instance.clone();
+                r.set_ready("replay");
+                running.spawn("replay", async move {
+                    let result =
+                        weft_dead_letter::replay::schedule::run(&kafka, schemas, &rc, &host, t)
+                            .await;
+                    if let Err(e) = &result {
+                        r.set_not_ready("replay", format!("stopped: {e:#}"));
+                    }
+                    result.map_err(|e| format!("{e:#}"))
+                });
+            }
             Service::DeadLetter => {
                 if !cfg.retry.enabled {
                     if services.len() == 1 {

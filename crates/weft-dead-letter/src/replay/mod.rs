@@ -28,6 +28,7 @@ pub mod lineage;
 pub mod progress;
 pub mod rate;
 mod run;
+pub mod schedule;
 mod txn;
 
 use std::sync::atomic::AtomicBool;
