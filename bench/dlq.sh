@@ -2,7 +2,8 @@
 # Dead-letter benchmark, in one run on the local broker:
 #   (a) raw rdkafka consumer -> producer loop over the input (the pass-through baseline),
 #   (b) the weft loop forwarding every record (at-least-once),
-#   (c) the same loop when every tenth record fails permanently and is dead-lettered,
+#   (c) the same loop when every tenth record fails permanently and is dead-lettered (to a
+#       dead-letter topic of 3 partitions, as topics/weft.dlq.toml ships it),
 #   (d) raw produce of N dead letters (`weft-bench dlq-prepare`: a tuned plain producer),
 #   (e) `weft replay` of those N dead letters, uncapped, to a new topic.
 # Targets (issue 6): (c) >= 0.80 of (b) records/s (the failing 10 % costs the healthy 90 % less

@@ -30,6 +30,9 @@ pub struct RunArgs {
     /// Give up after this many seconds
     #[arg(long, default_value_t = 600)]
     pub timeout_s: u64,
+    /// Partitions of the dead-letter topic (`fail-tenth`): as `topics/weft.dlq.toml` ships it
+    #[arg(long, default_value_t = 3)]
+    pub dead_letter_partitions: i32,
     /// Delete the output topic afterwards
     #[arg(long)]
     pub delete_output: bool,
@@ -49,7 +52,7 @@ pub async fn run(kafka: &KafkaConfig, args: RunArgs) -> Result<()> {
     let dead_letters = crate::pipeline::dead_letter_topic(args.weft.processor, &output)
         .filter(|_| args.variant != Variant::Raw);
     if let Some(d) = &dead_letters {
-        create_topic(kafka, d, args.partitions).await?;
+        create_topic(kafka, d, args.dead_letter_partitions).await?;
     }
     let broker_before = match &args.broker_pid {
         Some(pid) => Some(cpu_seconds(pid)?),
