@@ -338,7 +338,7 @@ async fn dlq_stats_list_and_show_read_weft_and_foreign_dead_letters() {
         sent[1].1.clone(),
     )
     .to_kafka();
-    h.set("weft.dlq.expected.subject", expected_subject.as_str());
+    h.set("weft.dlq.expected.subject", expected_subject.clone());
     producer
         .send(
             FutureRecord::to(&dlq2)

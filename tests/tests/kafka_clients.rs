@@ -148,7 +148,7 @@ async fn permanent_failures_reach_the_dead_letter_topic_with_original_bytes() {
         assert_eq!(d.headers.get(DLQ_ORIGIN_TOPIC), Some(&input));
         let mut h = Headers::new();
         for (k, v) in &d.headers {
-            h.set(k, v.clone());
+            h.set(k.clone(), v.clone());
         }
         let parsed =
             DeadLetter::from_kafka(d.key.clone(), d.value.clone(), &h).expect("a Weft dead letter");

@@ -653,7 +653,7 @@ tiers = [{{ topic = "{tier0}", delay = "{TIER_DELAY}s" }}, {{ topic = "{tier1}",
         assert!(h.keys().all(|k| !k.starts_with("weft.retry.")), "{h:?}");
         let mut headers = Headers::new();
         for (k, v) in h {
-            headers.set(k, v.clone());
+            headers.set(k.clone(), v.clone());
         }
         let dl = DeadLetter::from_kafka(s.key.clone(), s.value.clone(), &headers)
             .unwrap_or_else(|e| panic!("{id}: {e}"));

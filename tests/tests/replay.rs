@@ -387,7 +387,7 @@ async fn a_kafka_connect_dead_letter_is_replayed_to_its_original_topic() {
     // As Connect's DeadLetterQueueReporter writes them: UTF-8 text, numbers in decimal.
     let mut h = Headers::new();
     h.set("tenant", "acme");
-    h.set(connect::TOPIC, &origin);
+    h.set(connect::TOPIC, origin.clone());
     h.set(connect::PARTITION, "1");
     h.set(connect::OFFSET, "17");
     h.set(connect::CONNECTOR_NAME, "crm-sink");
@@ -515,7 +515,7 @@ async fn past_the_replay_limit_a_dead_letter_is_quarantined_and_missing_topics_s
         .iter()
         .map(|h| {
             (
-                h.key.clone(),
+                h.key.to_string(),
                 String::from_utf8(h.value.clone().unwrap().to_vec()).unwrap(),
             )
         })

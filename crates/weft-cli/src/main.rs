@@ -1,7 +1,8 @@
 //! The `weft` binary: parses flags, loads configuration, and hands over to the libraries.
 
 /// mimalloc: the services allocate a few small buffers per record on several threads, where
-/// glibc's allocator shows up in profiles.
+/// glibc's allocator shows up in profiles. With its `override` feature (workspace Cargo.toml)
+/// it also serves malloc/free, so librdkafka's per-message and per-header allocations use it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

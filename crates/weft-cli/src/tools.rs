@@ -110,7 +110,7 @@ pub async fn produce(kafka: &KafkaConfig, args: ProduceArgs) -> anyhow::Result<(
             h.set(CONTENT_TYPE, "application/octet-stream");
         }
         for (k, v) in &extra {
-            h.set(k, v.clone());
+            h.set(k.clone(), v.clone());
         }
         let rec = OutRecord {
             topic: args.topic.as_str().into(),

@@ -132,37 +132,55 @@ impl DeadLetter {
     pub fn to_kafka(&self) -> (Option<Bytes>, Option<Bytes>, Headers) {
         let o = &self.original;
         let f = &self.failure;
-        let mut h: Headers = o
-            .headers
-            .iter()
-            .filter(|x| !x.key.starts_with(DLQ_PREFIX))
-            .cloned()
-            .collect();
-        h.set(DLQ_ORIGIN_TOPIC, o.topic.clone());
-        h.set(DLQ_ORIGIN_PARTITION, o.partition.to_string());
-        h.set(DLQ_ORIGIN_OFFSET, o.offset.to_string());
+        let mut h = Headers::with_capacity(o.headers.len() + 18);
+        for x in o.headers.iter().filter(|x| !x.key.starts_with(DLQ_PREFIX)) {
+            h.push(x.key.clone(), x.value.clone());
+        }
+        // Every weft.dlq.* header is gone: push, no search. Names and fixed words are static.
+        let mut put = |k: &'static str, v: Bytes| h.push(k, Some(v));
+        put(DLQ_ORIGIN_TOPIC, Bytes::from(o.topic.clone()));
+        put(DLQ_ORIGIN_PARTITION, Bytes::from(o.partition.to_string()));
+        put(DLQ_ORIGIN_OFFSET, Bytes::from(o.offset.to_string()));
         if let Some(ts) = o.timestamp_ms {
-            h.set(DLQ_ORIGIN_TIMESTAMP, format_millis(ts));
+            put(DLQ_ORIGIN_TIMESTAMP, Bytes::from(format_millis(ts)));
         }
         if let Some(g) = &f.group {
-            h.set(DLQ_GROUP, g.clone());
+            put(DLQ_GROUP, Bytes::from(g.clone()));
         }
-        h.set(DLQ_SERVICE, f.service.clone());
-        h.set(DLQ_STAGE, f.stage.clone());
-        h.set(DLQ_ERROR_CLASS, f.class.as_str());
-        h.set(DLQ_ERROR_CODE, f.code.as_str());
-        h.set(DLQ_ERROR_MESSAGE, truncate(&f.message, MAX_MESSAGE_BYTES));
+        put(DLQ_SERVICE, Bytes::from(f.service.clone()));
+        put(DLQ_STAGE, Bytes::from(f.stage.clone()));
+        put(
+            DLQ_ERROR_CLASS,
+            Bytes::from_static(f.class.as_str().as_bytes()),
+        );
+        put(
+            DLQ_ERROR_CODE,
+            Bytes::from_static(f.code.as_str().as_bytes()),
+        );
+        put(
+            DLQ_ERROR_MESSAGE,
+            Bytes::from(truncate(&f.message, MAX_MESSAGE_BYTES)),
+        );
         if let Some(field) = &f.field {
-            h.set(DLQ_ERROR_FIELD, field.clone());
+            put(DLQ_ERROR_FIELD, Bytes::from(field.clone()));
         }
-        h.set(DLQ_FINGERPRINT, f.fingerprint());
+        put(DLQ_FINGERPRINT, Bytes::from(f.fingerprint()));
         if let Some(id) = f.schema_id {
-            h.set(DLQ_SCHEMA_ID, id.to_string());
+            put(DLQ_SCHEMA_ID, Bytes::from(id.to_string()));
         }
-        h.set(DLQ_ATTEMPT, f.attempt.to_string());
-        h.set(DLQ_FIRST_FAILURE, format_millis(f.first_failure_ms));
-        h.set(DLQ_LAST_FAILURE, format_millis(f.last_failure_ms));
-        h.set(DLQ_REPLAY_COUNT, f.replay_count.to_string());
+        put(DLQ_ATTEMPT, Bytes::from(f.attempt.to_string()));
+        let first = Bytes::from(format_millis(f.first_failure_ms));
+        let last = if f.last_failure_ms == f.first_failure_ms {
+            first.clone()
+        } else {
+            Bytes::from(format_millis(f.last_failure_ms))
+        };
+        put(DLQ_FIRST_FAILURE, first);
+        put(DLQ_LAST_FAILURE, last);
+        // Lineage: only a record replayed before carries a count (readers take 0 when absent).
+        if f.replay_count > 0 {
+            put(DLQ_REPLAY_COUNT, Bytes::from(f.replay_count.to_string()));
+        }
         (o.key.clone(), o.value.clone(), h)
     }
 

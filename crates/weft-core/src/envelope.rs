@@ -1,11 +1,17 @@
 //! The record as Weft sees it on the wire: key, value bytes and ordered headers.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+
+/// A header name: Weft's own names are `&'static str` constants, kept without a copy; names
+/// read from Kafka are owned.
+pub type HeaderKey = Cow<'static, str>;
 
 /// One Kafka header. Kafka allows repeated keys and null values; both are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
-    pub key: String,
+    pub key: HeaderKey,
     pub value: Option<Bytes>,
 }
 
@@ -23,21 +29,23 @@ impl Headers {
     }
 
     /// Appends a header, keeping any earlier one with the same key.
-    pub fn push(&mut self, key: impl Into<String>, value: Option<Bytes>) {
+    pub fn push(&mut self, key: impl Into<HeaderKey>, value: Option<Bytes>) {
         self.0.push(Header {
             key: key.into(),
             value,
         });
     }
 
-    /// Sets a string header, replacing every earlier header with the same key.
-    pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.remove(key);
-        self.push(key, Some(Bytes::from(value.into())));
+    /// Sets a string header, replacing every earlier header with the same key. A `&'static
+    /// str` key or value is kept without a copy.
+    pub fn set(&mut self, key: impl Into<HeaderKey>, value: impl Into<Bytes>) {
+        let key = key.into();
+        self.remove(&key);
+        self.push(key, Some(value.into()));
     }
 
     /// Sets a string header only when it is not present yet.
-    pub fn set_if_absent(&mut self, key: &str, value: impl FnOnce() -> String) {
+    pub fn set_if_absent(&mut self, key: &'static str, value: impl FnOnce() -> String) {
         if !self.contains(key) {
             self.push(key, Some(Bytes::from(value())));
         }

@@ -264,7 +264,7 @@ pub fn error_class_name(code: ErrorCode) -> String {
 /// header already present is removed first.
 pub fn write_connect(dl: &DeadLetter, headers: &mut Headers) {
     let (o, f) = (&dl.original, &dl.failure);
-    headers.retain(|h| !connect::ALL.contains(&h.key.as_str()));
+    headers.retain(|h| !connect::ALL.contains(&h.key.as_ref()));
     headers.set(connect::TOPIC, o.topic.clone());
     headers.set(connect::PARTITION, o.partition.to_string());
     headers.set(connect::OFFSET, o.offset.to_string());
@@ -281,7 +281,7 @@ pub fn write_connect(dl: &DeadLetter, headers: &mut Headers) {
 /// UTF-8). Every `kafka_dlt-*` header already present is removed first.
 pub fn write_spring(dl: &DeadLetter, headers: &mut Headers) {
     let (o, f) = (&dl.original, &dl.failure);
-    headers.retain(|h| !spring::DLT_ALL.contains(&h.key.as_str()));
+    headers.retain(|h| !spring::DLT_ALL.contains(&h.key.as_ref()));
     headers.set(spring::DLT_ORIGINAL_TOPIC, o.topic.clone());
     set_bytes(
         headers,
@@ -448,7 +448,7 @@ fn be_bytes<const N: usize>(h: &Headers, key: &str) -> Option<[u8; N]> {
     h.get(key).and_then(|v| <[u8; N]>::try_from(v).ok())
 }
 
-fn set_bytes(h: &mut Headers, key: &str, value: &[u8]) {
+fn set_bytes(h: &mut Headers, key: &'static str, value: &[u8]) {
     h.remove(key);
     h.push(key, Some(Bytes::copy_from_slice(value)));
 }

@@ -5,11 +5,11 @@ use super::*;
 use crate::dead_letter::{Failure, OriginalRecord};
 use crate::error::ErrorClass;
 
-fn utf8(h: &mut Headers, k: &str, v: &str) {
+fn utf8(h: &mut Headers, k: &'static str, v: &str) {
     h.push(k, Some(Bytes::from(v.to_string())));
 }
 
-fn raw(h: &mut Headers, k: &str, v: &[u8]) {
+fn raw(h: &mut Headers, k: &'static str, v: &[u8]) {
     h.push(k, Some(Bytes::copy_from_slice(v)));
 }
 

@@ -4,7 +4,7 @@
 //! milliseconds. Header names are lowercase and dotted under the `weft.` prefix, except the
 //! W3C trace headers and the optional CloudEvents binary-mode `ce_*` headers.
 
-use crate::envelope::Headers;
+use crate::envelope::{HeaderKey, Headers};
 use crate::ids::EventId;
 use crate::trace::TraceParent;
 
@@ -57,6 +57,59 @@ pub const CONTENT_TYPE_AVRO: &str = "application/vnd.weft.avro";
 
 /// The prefix every Weft-owned header shares.
 pub const WEFT_PREFIX: &str = "weft.";
+
+/// A header name read from Kafka: one of Weft's own names (or the W3C trace headers) is kept
+/// as its `&'static str` constant, so records carrying them are copied without allocating a
+/// name per header; any other name is owned.
+pub fn intern(key: &str) -> HeaderKey {
+    use crate::dead_letter as d;
+    let known: &'static str = match key {
+        EVENT_ID => EVENT_ID,
+        EVENT_TYPE => EVENT_TYPE,
+        SOURCE => SOURCE,
+        TENANT => TENANT,
+        CORRELATION_ID => CORRELATION_ID,
+        CAUSATION_ID => CAUSATION_ID,
+        SCHEMA_ID => SCHEMA_ID,
+        CONTENT_TYPE => CONTENT_TYPE,
+        TIME => TIME,
+        ATTEMPT => ATTEMPT,
+        ORIGIN_TOPIC => ORIGIN_TOPIC,
+        ORIGIN_PARTITION => ORIGIN_PARTITION,
+        ORIGIN_OFFSET => ORIGIN_OFFSET,
+        TRACEPARENT => TRACEPARENT,
+        TRACESTATE => TRACESTATE,
+        replay::ID => replay::ID,
+        replay::COUNT => replay::COUNT,
+        replay::FROM => replay::FROM,
+        replay::PREVIOUS_ERROR_CODE => replay::PREVIOUS_ERROR_CODE,
+        replay::PREVIOUS_FINGERPRINT => replay::PREVIOUS_FINGERPRINT,
+        retry::GROUP => retry::GROUP,
+        retry::TIER => retry::TIER,
+        retry::DUE => retry::DUE,
+        retry::PARKED => retry::PARKED,
+        d::DLQ_ORIGIN_TOPIC => d::DLQ_ORIGIN_TOPIC,
+        d::DLQ_ORIGIN_PARTITION => d::DLQ_ORIGIN_PARTITION,
+        d::DLQ_ORIGIN_OFFSET => d::DLQ_ORIGIN_OFFSET,
+        d::DLQ_ORIGIN_TIMESTAMP => d::DLQ_ORIGIN_TIMESTAMP,
+        d::DLQ_GROUP => d::DLQ_GROUP,
+        d::DLQ_SERVICE => d::DLQ_SERVICE,
+        d::DLQ_STAGE => d::DLQ_STAGE,
+        d::DLQ_ERROR_CLASS => d::DLQ_ERROR_CLASS,
+        d::DLQ_ERROR_CODE => d::DLQ_ERROR_CODE,
+        d::DLQ_ERROR_MESSAGE => d::DLQ_ERROR_MESSAGE,
+        d::DLQ_ERROR_FIELD => d::DLQ_ERROR_FIELD,
+        d::DLQ_FINGERPRINT => d::DLQ_FINGERPRINT,
+        d::DLQ_SCHEMA_ID => d::DLQ_SCHEMA_ID,
+        d::DLQ_ATTEMPT => d::DLQ_ATTEMPT,
+        d::DLQ_FIRST_FAILURE => d::DLQ_FIRST_FAILURE,
+        d::DLQ_LAST_FAILURE => d::DLQ_LAST_FAILURE,
+        d::DLQ_REPLAY_COUNT => d::DLQ_REPLAY_COUNT,
+        d::DLQ_EXPECTED_SUBJECT => d::DLQ_EXPECTED_SUBJECT,
+        _ => return HeaderKey::Owned(key.to_owned()),
+    };
+    HeaderKey::Borrowed(known)
+}
 
 /// CloudEvents Kafka protocol binding, binary content mode
 /// (<https://github.com/cloudevents/spec/blob/main/cloudevents/bindings/kafka-protocol-binding.md>).
@@ -136,7 +189,7 @@ impl EventMeta {
 
     /// Writes every present field, replacing existing headers of the same names.
     pub fn write_to(&self, h: &mut Headers) {
-        let mut put = |k: &str, v: Option<String>| {
+        let mut put = |k: &'static str, v: Option<String>| {
             if let Some(v) = v {
                 h.set(k, v);
             }
@@ -231,6 +284,22 @@ impl EventMeta {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
+    #[test]
+    fn weft_header_names_are_interned_and_others_owned() {
+        assert!(matches!(intern("weft.event.id"), Cow::Borrowed(EVENT_ID)));
+        assert!(matches!(
+            intern("weft.dlq.error.code"),
+            Cow::Borrowed(crate::dead_letter::DLQ_ERROR_CODE)
+        ));
+        assert!(matches!(intern("traceparent"), Cow::Borrowed(TRACEPARENT)));
+        let other = intern("x-custom");
+        assert!(matches!(other, Cow::Owned(_)));
+        assert_eq!(other, "x-custom");
+        assert!(matches!(intern("weft.event.idx"), Cow::Owned(_)));
+    }
+
     use super::*;
 
     fn sample() -> EventMeta {

@@ -18,7 +18,7 @@ pub mod trace;
 pub mod wire;
 
 pub use dead_letter::{DeadLetter, Failure, OriginalRecord};
-pub use envelope::{Envelope, Header, Headers};
+pub use envelope::{Envelope, Header, HeaderKey, Headers};
 pub use error::{Classify, ErrorClass, ErrorCode, StageError};
 pub use ids::EventId;
 pub use secret::Secret;

@@ -26,7 +26,10 @@ impl Record {
             Some(hs) => {
                 let mut out = Headers::with_capacity(hs.count());
                 for h in hs.iter() {
-                    out.push(h.key, h.value.map(Bytes::copy_from_slice));
+                    out.push(
+                        weft_core::headers::intern(h.key),
+                        h.value.map(Bytes::copy_from_slice),
+                    );
                 }
                 out
             }

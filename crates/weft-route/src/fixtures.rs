@@ -147,7 +147,7 @@ fn run_case(flow: &Flow, case: &Case, index: usize) -> Vec<String> {
     };
     let mut headers = Headers::new();
     for (k, v) in &case.headers {
-        headers.set(k, v.clone());
+        headers.set(k.clone(), v.clone());
     }
     let topic = flow.spec.from.first().map_or("", String::as_str);
     let metadata = weft_transform::program::kafka_metadata(

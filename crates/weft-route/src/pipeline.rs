@@ -253,7 +253,7 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                 }
             };
             for (k, v) in o.headers {
-                headers.set(&k, v);
+                headers.set(k, v);
             }
             if let Some(c) = &self.counters {
                 c.output(&o.route, &o.topic);

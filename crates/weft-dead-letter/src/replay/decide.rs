@@ -116,7 +116,7 @@ mod tests {
         let mut h = Headers::new();
         h.set("weft.dlq.origin.topic", "orders");
         h.set("weft.dlq.origin.partition", "2");
-        h.set(DLQ_REPLAY_COUNT, count);
+        h.set(DLQ_REPLAY_COUNT, count.to_string());
         h
     }
 

@@ -88,12 +88,12 @@ mod tests {
 
     use super::*;
 
-    fn weft_dead_letter(replay_count: u32, extra: &[(&str, &str)]) -> Entry {
+    fn weft_dead_letter(replay_count: u32, extra: &[(&'static str, &'static str)]) -> Entry {
         let mut original = Headers::new();
         original.set("tenant", "acme");
         original.push("binary", Some(Bytes::from_static(&[0, 0xff])));
         for (k, v) in extra {
-            original.set(k, *v);
+            original.set(*k, *v);
         }
         let dl = DeadLetter {
             original: OriginalRecord {
@@ -146,7 +146,7 @@ mod tests {
             e.weft.as_ref().map(|d| d.failure.fingerprint())
         );
         let h = replay_headers(&e, &l);
-        let names: Vec<&str> = h.iter().map(|x| x.key.as_str()).collect();
+        let names: Vec<&str> = h.iter().map(|x| x.key.as_ref()).collect();
         assert_eq!(
             names,
             [

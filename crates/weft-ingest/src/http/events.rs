@@ -412,7 +412,7 @@ async fn produce_events(
             }
             .write_to(&mut h);
             for (k, v) in &allowed {
-                h.set(k, v.clone());
+                h.set(k.clone(), v.clone());
             }
             Ok::<_, Reject>((
                 id,

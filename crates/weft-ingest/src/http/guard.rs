@@ -82,7 +82,7 @@ pub async fn audit(
     };
     let mut headers = Headers::with_capacity(2);
     headers.set(CONTENT_TYPE, "application/json");
-    headers.set(SOURCE, route);
+    headers.set(SOURCE, route.to_string());
     let now = weft_core::time::now_millis();
     let dead = DeadLetter {
         original: OriginalRecord {

@@ -306,7 +306,7 @@ mod tests {
         assert_eq!(out.value, r.value);
         assert_eq!(out.timestamp_ms, r.timestamp_ms);
         let h = &out.headers;
-        assert_eq!(h.iter().next().map(|x| x.key.as_str()), Some("custom"));
+        assert_eq!(h.iter().next().map(|x| x.key.as_ref()), Some("custom"));
         let id: uuid::Uuid = h.get_parsed(headers::EVENT_ID).unwrap();
         assert_eq!(id.get_version_num(), 7);
         assert_eq!(h.get_str(headers::TIME), Some("2026-11-22T02:30:00.123Z"));
@@ -359,7 +359,7 @@ mod tests {
             assert_eq!(o.get_str(k), h.get_str(k), "{k}");
         }
         // Everything but the trace header stays where it was.
-        let keys: Vec<&str> = o.iter().map(|x| x.key.as_str()).collect();
+        let keys: Vec<&str> = o.iter().map(|x| x.key.as_ref()).collect();
         assert_eq!(keys.last(), Some(&headers::TRACEPARENT));
         assert_eq!(keys.len(), h.len());
         let tp = o.get_str(headers::TRACEPARENT).unwrap();

@@ -296,7 +296,7 @@ pub(super) fn dead_letter<P: Processor>(
     attempt: u32,
     prior: Option<&Retried>,
 ) -> Option<Vec<OutRecord>> {
-    let Some(topic) = &shared.opts.dead_letter_topic else {
+    let Some(topic) = &shared.dead_letter_topic else {
         shared.tell(Event::Fail(Error::Stage(error)));
         return None;
     };
@@ -336,7 +336,7 @@ pub(super) fn dead_letter<P: Processor>(
         }
     }
     Some(vec![OutRecord {
-        topic: Arc::from(topic.as_str()),
+        topic: Arc::clone(topic),
         partition: None,
         key,
         value,

@@ -71,7 +71,9 @@ pub async fn run<P: Processor>(
         .as_ref()
         .filter(|t| t.park_keys)
         .map(|t| park::Parking::new(&t.tiers.iter().map(|t| t.delay).collect::<Vec<_>>()));
+    let dead_letter_topic = opts.dead_letter_topic.as_deref().map(Arc::from);
     let shared = Arc::new(Shared {
+        dead_letter_topic,
         opts,
         processor,
         producer,
@@ -191,6 +193,8 @@ pub(crate) struct LoopState {
 
 pub(crate) struct Shared<P> {
     pub opts: ConsumerOptions,
+    /// `opts.dead_letter_topic`, shared by every dead letter.
+    pub dead_letter_topic: Option<Arc<str>>,
     pub processor: Arc<P>,
     pub producer: Producer,
     pub metrics: Option<KafkaMetrics>,

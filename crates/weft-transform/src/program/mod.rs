@@ -256,7 +256,7 @@ pub fn kafka_metadata(
             Some(v) => VrlValue::from_utf8_or_bytes(v.clone()),
             None => VrlValue::Null,
         };
-        h.insert(KeyString::from(header.key.as_str()), value);
+        h.insert(KeyString::from(header.key.as_ref()), value);
     }
     let mut kafka = ObjectMap::new();
     kafka.insert("topic".into(), VrlValue::from(topic));
