@@ -16,7 +16,8 @@
 #
 # Environment (defaults in brackets): RECORDS [1000000] input records for (a)-(c), SIZE [512]
 #   bytes per value, REPLAY_RECORDS [200000] dead letters for (d)-(e), PARTITIONS [6],
-#   ROUNDS [3], CONCURRENCY [16], OUT [docs/benchmarks.md] (OUT=- prints the section).
+#   ROUNDS [3], CONCURRENCY [16], SETTLE [10] seconds of quiet (after sync) before each measured
+#   variant, OUT [docs/benchmarks.md] (OUT=- prints the section).
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -33,7 +34,7 @@ CONCURRENCY=${CONCURRENCY:-16}
 OUT=${OUT:-docs/benchmarks.md}
 
 COMMAND="bench/dlq.sh"
-for v in RECORDS SIZE REPLAY_RECORDS PARTITIONS ROUNDS CONCURRENCY; do
+for v in RECORDS SIZE REPLAY_RECORDS PARTITIONS ROUNDS CONCURRENCY SETTLE; do
     if [[ -n $(printenv "$v" || true) ]]; then
         COMMAND="$v=$(printf '%q' "${!v}") $COMMAND"
     fi
@@ -109,14 +110,17 @@ record() { # round label json-file
         tee -a "$WORK/runs.jsonl" >&2
 }
 for round in $(seq 1 "$ROUNDS"); do
+    settle
     log "round $round: raw loop"
     "$BENCH" run --variant raw --input "$INPUT" --records "$RECORDS" --partitions "$PARTITIONS" \
         --delete-output >"$WORK/one.json"
     record "$round" raw "$WORK/one.json"
+    settle
     log "round $round: weft loop, every record forwarded"
     "$BENCH" run --variant loop --concurrency "$CONCURRENCY" --input "$INPUT" --records "$RECORDS" \
         --partitions "$PARTITIONS" --delete-output >"$WORK/one.json"
     record "$round" healthy "$WORK/one.json"
+    settle
     log "round $round: weft loop, every tenth record dead-lettered"
     "$BENCH" run --variant loop --concurrency "$CONCURRENCY" --processor fail-tenth \
         --input "$INPUT" --records "$RECORDS" --partitions "$PARTITIONS" --delete-output \
@@ -126,11 +130,13 @@ for round in $(seq 1 "$ROUNDS"); do
     dlq="weft-bench-dlq-$STAMP-$round"
     dest="weft-bench-dlq-replayed-$STAMP-$round"
     TOPICS+=("$dlq" "$dest")
+    settle
     log "round $round: raw produce of $REPLAY_RECORDS dead letters into $dlq"
     "$BENCH" dlq-prepare --topic "$dlq" --origin "$INPUT" --records "$REPLAY_RECORDS" \
         --size "$SIZE" --partitions "$PARTITIONS" >"$WORK/one.json"
     record "$round" produce "$WORK/one.json"
     "$BENCH" create-topic --topic "$dest" --partitions "$PARTITIONS" >/dev/null
+    settle
     log "round $round: weft replay of $dlq, uncapped"
     t0=$(date +%s.%N)
     "$BIN" -c "$WORK/weft.toml" replay --topic "$dlq" --to "$dest" --audit-topic "$AUDIT" \

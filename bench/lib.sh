@@ -7,6 +7,15 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Lets the machine settle before a measured variant: flushes the previous variant's writes
+# (sync) and waits SETTLE seconds [10] for the broker's background work. Without it the
+# broker spent up to twice the CPU per record on whichever variant came right after a run
+# that wrote half a gigabyte (bench/dlq-observations.md).
+settle() {
+    sync
+    sleep "${SETTLE:-10}"
+}
+
 # Stops a process this script started: SIGTERM, up to 10 s for it to exit, then SIGKILL.
 stop_process() { # pid
     local pid=$1
