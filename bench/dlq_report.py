@@ -9,6 +9,8 @@ LABELS = [
     ("raw", "(a) raw rdkafka loop, pass-through (baseline of the loop)"),
     ("healthy", "(b) weft loop, every record forwarded, at-least-once"),
     ("failing", "(c) weft loop, every tenth record dead-lettered, at-least-once"),
+    ("healthy_events", "(b') as (b), records with Weft's ingest headers"),
+    ("failing_events", "(c') as (c), records with Weft's ingest headers"),
     ("produce", "(d) raw produce of the dead letters (baseline of the replay)"),
     ("replay", "(e) `weft replay`, uncapped, exactly once per replay id"),
 ]
@@ -40,10 +42,13 @@ def main():
     P("")
     P("| Target | Goal | Measured | Status |")
     P("| --- | --- | --- | --- |")
-    if "healthy" in med and "failing" in med:
-        r = 0.9 * med["failing"] / med["healthy"]
-        P(f"| healthy records/s while 10 % are dead-lettered (0.9 × (c)) / records/s of a stream with no failure (b) "
-          f"| ≥ 0.80 | {r:.2f} | {'**met**' if r >= 0.8 else '**not met**'} |")
+    for h, f, what in [("healthy", "failing", "bare records, no headers: (c) / (b)"),
+                       ("healthy_events", "failing_events",
+                        "events as Weft's ingest writes them, 7 headers: (c') / (b')")]:
+        if h in med and f in med:
+            r = 0.9 * med[f] / med[h]
+            P(f"| healthy records/s while 10 % are dead-lettered (0.9 × failing) / records/s of a stream with no "
+              f"failure; {what} | ≥ 0.80 | {r:.2f} | {'**met**' if r >= 0.8 else '**not met**'} |")
     if "produce" in med and "replay" in med:
         r = med["replay"] / med["produce"]
         P(f"| uncapped replay / raw produce of the same dead letters, records/s | ≥ 0.50 | {r:.2f} | "
@@ -56,8 +61,9 @@ def main():
     for key, name in LABELS:
         if key not in med:
             continue
-        base = {"healthy": "raw", "failing": "healthy", "replay": "produce"}.get(key)
-        vs = f"{med[key] / med[base]:.2f}" if base in med else "1.00"
+        base = {"healthy": "raw", "failing": "healthy", "failing_events": "healthy_events",
+                "replay": "produce"}.get(key)
+        vs = f"{med[key] / med[base]:.2f}" if base in med else ("1.00" if key != "healthy_events" else "–")
         P(f"| {name} | {med[key]:.0f} | {vs} |")
     P("")
     inner = [x["inner_records_per_s"] for x in by.get("replay", []) if "inner_records_per_s" in x]

@@ -26,6 +26,27 @@ pub struct PrepareArgs {
     /// The topic to create; it must not exist yet
     #[arg(long)]
     pub topic: String,
+    /// Give every record the headers Weft's ingest writes on an event (id, type, source,
+    /// schema id, content type, time, traceparent), as records on an ingest topic carry them
+    #[arg(long)]
+    pub weft_headers: bool,
+}
+
+/// The headers `weft run ingest` writes on an accepted event.
+fn ingest_headers(topic: &str) -> rdkafka::message::OwnedHeaders {
+    let mut h = weft_core::Headers::with_capacity(8);
+    weft_core::headers::EventMeta {
+        event_id: Some(weft_core::EventId::new()),
+        event_type: Some("bench.record".into()),
+        source: Some(format!("http/{topic}")),
+        schema_id: Some(1),
+        content_type: Some(weft_core::headers::CONTENT_TYPE_AVRO.into()),
+        time_ms: Some(weft_core::time::now_millis()),
+        traceparent: Some(weft_core::TraceParent::new_root()),
+        ..weft_core::headers::EventMeta::default()
+    }
+    .write_to(&mut h);
+    weft_kafka::record::to_owned_headers(&h).unwrap_or_default()
 }
 
 pub async fn run(kafka: &KafkaConfig, args: PrepareArgs) -> Result<()> {
@@ -60,9 +81,12 @@ fn fill(kafka: &KafkaConfig, args: &PrepareArgs) -> Result<String> {
     for seq in 0..args.records {
         buf[..8].copy_from_slice(&seq.to_be_bytes());
         let key = &keys[(seq % KEYS) as usize];
-        let rec = BaseRecord::<str, [u8]>::to(&args.topic)
+        let mut rec = BaseRecord::<str, [u8]>::to(&args.topic)
             .key(key.as_str())
             .payload(&buf[..]);
+        if args.weft_headers {
+            rec = rec.headers(ingest_headers(&args.topic));
+        }
         send_or_wait(&producer, rec)?;
         if (seq + 1) % 100_000 == 0 {
             eprintln!(

@@ -22,27 +22,37 @@ pub struct Record {
 impl Record {
     /// Copies a borrowed message out of the consumer's buffers.
     pub fn from_borrowed(m: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
-        let headers = match m.headers() {
+        // One allocation for key, value and header values together; Weft's own header names
+        // are interned (no allocation either).
+        let (k, v) = (m.key(), m.payload());
+        let hs = m.headers();
+        let header_bytes: usize = hs.map_or(0, |hs| {
+            hs.iter().map(|h| h.value.map_or(0, <[u8]>::len)).sum()
+        });
+        let mut buf = BytesMut::with_capacity(
+            k.map_or(0, <[u8]>::len) + v.map_or(0, <[u8]>::len) + header_bytes,
+        );
+        buf.extend_from_slice(k.unwrap_or_default());
+        buf.extend_from_slice(v.unwrap_or_default());
+        if let Some(hs) = hs {
+            for h in hs.iter() {
+                buf.extend_from_slice(h.value.unwrap_or_default());
+            }
+        }
+        let mut all = buf.freeze();
+        let key = k.map(|k| all.split_to(k.len()));
+        let value = v.map(|v| all.split_to(v.len()));
+        let headers = match hs {
             Some(hs) => {
                 let mut out = Headers::with_capacity(hs.count());
                 for h in hs.iter() {
-                    out.push(
-                        weft_core::headers::intern(h.key),
-                        h.value.map(Bytes::copy_from_slice),
-                    );
+                    let value = h.value.map(|v| all.split_to(v.len()));
+                    out.push(weft_core::headers::intern(h.key), value);
                 }
                 out
             }
             None => Headers::new(),
         };
-        // One allocation for key and value together.
-        let (k, v) = (m.key(), m.payload());
-        let mut buf = BytesMut::with_capacity(k.map_or(0, <[u8]>::len) + v.map_or(0, <[u8]>::len));
-        buf.extend_from_slice(k.unwrap_or_default());
-        buf.extend_from_slice(v.unwrap_or_default());
-        let mut all = buf.freeze();
-        let key = k.map(|k| all.split_to(k.len()));
-        let value = v.map(|_| all);
         Self {
             topic,
             partition: m.partition(),
