@@ -42,17 +42,32 @@ def main():
     P("")
     P("| Target | Goal | Measured | Status |")
     P("| --- | --- | --- | --- |")
+    def per_round(num, den, factor=1.0):
+        """Ratios within each round (variants of a round share the machine's state), and their median."""
+        rs = []
+        for rnd in sorted({r["round"] for r in runs}):
+            n = [x["records_per_s"] for x in by.get(num, []) if x["round"] == rnd]
+            d = [x["records_per_s"] for x in by.get(den, []) if x["round"] == rnd]
+            if n and d:
+                rs.append(factor * n[0] / d[0])
+        return (statistics.median(rs), rs) if rs else (None, [])
+
     for h, f, what in [("healthy", "failing", "bare records, no headers: (c) / (b)"),
                        ("healthy_events", "failing_events",
                         "events as Weft's ingest writes them, 7 headers: (c') / (b')")]:
-        if h in med and f in med:
-            r = 0.9 * med[f] / med[h]
+        r, rs = per_round(f, h, 0.9)
+        if r is not None:
+            each = ", ".join(f"{x:.2f}" for x in rs)
             P(f"| healthy records/s while 10 % are dead-lettered (0.9 × failing) / records/s of a stream with no "
-              f"failure; {what} | ≥ 0.80 | {r:.2f} | {'**met**' if r >= 0.8 else '**not met**'} |")
-    if "produce" in med and "replay" in med:
-        r = med["replay"] / med["produce"]
-        P(f"| uncapped replay / raw produce of the same dead letters, records/s | ≥ 0.50 | {r:.2f} | "
+              f"failure; {what} | ≥ 0.80 | {r:.2f} (rounds: {each}) | {'**met**' if r >= 0.8 else '**not met**'} |")
+    r, rs = per_round("replay", "produce")
+    if r is not None:
+        each = ", ".join(f"{x:.2f}" for x in rs)
+        P(f"| uncapped replay / raw produce of the same dead letters, records/s | ≥ 0.50 | {r:.2f} (rounds: {each}) | "
           f"{'**met**' if r >= 0.5 else '**not met**'} |")
+    P("")
+    P("Each target is the median of the ratios measured within a round (the variants of a round run back to back "
+      "and share the machine's state); the table below gives medians of each variant's records/s.")
     P("")
     P(f"### Results (median of {rounds} round(s))")
     P("")
