@@ -54,9 +54,6 @@ fn consumer(kafka: &KafkaConfig, name: &str) -> Result<BaseConsumer> {
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("statistics.interval.ms", "0")
-        // As the consumer loop: librdkafka's 1 s fetch backoff starves a reader of a backlog.
-        .set("fetch.queue.backoff.ms", "10")
-        .set("queued.max.messages.kbytes", "16384")
         .create()
         .context("creating the consumer")
 }

@@ -53,9 +53,6 @@ pub(super) fn consumer(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer>
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("allow.auto.create.topics", "false")
-        // As the consumer loop: librdkafka's 1 s fetch backoff starves a reader of a backlog.
-        .set("fetch.queue.backoff.ms", "10")
-        .set("queued.max.messages.kbytes", "16384")
         .create()
         .context("creating the replay consumer")
 }

@@ -277,13 +277,7 @@ fn create_consumer<P: Processor>(
     default("auto.offset.reset", opts.auto_offset_reset.clone());
     default("isolation.level", "read_committed".into());
     default("session.timeout.ms", "10000".into());
-    // librdkafka (2.3+) postpones the next fetch of a partition by this much once its local
-    // queue passed the prefetch thresholds; at the default (1 s) a loop that takes records in
-    // bursts finds the queue empty and waits for most of that second.
-    default("fetch.queue.backoff.ms", "10".into());
-    // Prefetch up to 16 MiB per consumer instead of 64: records wait in the loop's lanes and
-    // the producer anyway, and with the short backoff above the queue refills quickly.
-    default("queued.max.messages.kbytes", "16384".into());
+    // fetch.queue.backoff.ms and queued.max.messages.kbytes: KafkaConfig::client_config.
     c.set("group.id", &opts.group_id);
     c.set("enable.auto.offset.store", "false");
     c.set("enable.partition.eof", "false");
