@@ -6,7 +6,7 @@ Usage: bench/section.py NAME [DOC] < section.md
 Each benchmark script owns the text between `<!-- bench:NAME:begin -->` and
 `<!-- bench:NAME:end -->`; everything outside the markers (the index, the other sections) is
 kept as it is. A section that is not in the file yet is appended at its end. DOC defaults to
-docs/benchmarks.md under the repository root. Refuses empty input, so a failed benchmark does not
+docs/benchmarks.md under the repository root; DOC `-` prints the section instead. Refuses empty input, so a failed benchmark does not
 erase the figures of the last good run.
 """
 
@@ -25,6 +25,10 @@ def main() -> int:
     if not body.strip():
         print(f"section.py: empty input, {doc} left unchanged", file=sys.stderr)
         return 1
+
+    if doc == "-":
+        print(body)
+        return 0
 
     begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
     try:

@@ -286,6 +286,8 @@ impl EventMeta {
 mod tests {
     use std::borrow::Cow;
 
+    use super::*;
+
     #[test]
     fn weft_header_names_are_interned_and_others_owned() {
         assert!(matches!(intern("weft.event.id"), Cow::Borrowed(EVENT_ID)));
@@ -299,8 +301,6 @@ mod tests {
         assert_eq!(other, "x-custom");
         assert!(matches!(intern("weft.event.idx"), Cow::Owned(_)));
     }
-
-    use super::*;
 
     fn sample() -> EventMeta {
         EventMeta {
