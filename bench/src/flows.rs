@@ -31,7 +31,7 @@ use crate::common::{
     create_topic, delete_topics, peak_rss_mib, producer_config, send_or_wait, unique, AckContext,
     Acks,
 };
-use crate::results::cpu_seconds;
+use crate::results::{client_cpu_between, client_thread_cpu, cpu_seconds};
 use crate::weft::Counting;
 
 /// The input schema's full name (a file under `bench/flows/schemas/`).
@@ -256,6 +256,11 @@ pub struct FlowRunResult {
     /// CPU of this process from just before the loop started to its clean stop.
     pub cpu_s: f64,
     pub cpu_us_per_record: f64,
+    /// Of `cpu_s`, what librdkafka's own threads used until the last output was delivered.
+    pub client_cpu_s: f64,
+    /// `cpu_s` less `client_cpu_s`, per input record: the threads running Weft's code
+    /// (librdkafka's produce and poll calls made from them included).
+    pub weft_cpu_us_per_record: f64,
     pub broker_cpu_s: Option<f64>,
 }
 
@@ -371,6 +376,7 @@ async fn measure(
     let opts = loop_options(&flow, args.eos, args.concurrency, args.commit_interval_ms);
     let broker_before = args.broker_pid.as_deref().map(cpu_seconds).transpose()?;
     let cpu_before = cpu_seconds("self")?;
+    let client_before = client_thread_cpu()?;
     let mut handle = {
         let (kafka, p, s) = (kafka.clone(), processor.clone(), shutdown.clone());
         tokio::spawn(
@@ -395,6 +401,8 @@ async fn measure(
             }
         }
     }
+    // Before the stop, while librdkafka's threads still exist.
+    let client_cpu_s = client_cpu_between(&client_before, &client_thread_cpu()?);
     shutdown.cancel();
     let joined = match ended {
         Some(j) => j,
@@ -457,6 +465,8 @@ async fn measure(
         peak_rss_mib: peak_rss_mib()?,
         cpu_s,
         cpu_us_per_record: cpu_s * 1e6 / args.records as f64,
+        client_cpu_s,
+        weft_cpu_us_per_record: (cpu_s - client_cpu_s) * 1e6 / args.records as f64,
         broker_cpu_s,
     })
 }

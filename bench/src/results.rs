@@ -58,9 +58,56 @@ pub struct LatencyResult {
 
 /// CPU seconds (user + system) a process used so far, from `/proc/<pid>/stat`.
 pub fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
-    use anyhow::Context;
     let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let stat =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+    stat_cpu_seconds(&stat, &path)
+}
+
+/// CPU seconds of this process's librdkafka threads (named `rdk:*`) that are alive now, by
+/// thread id. librdkafka's own threads (broker I/O, batching, the main thread); its produce
+/// and poll calls run on the caller's threads and count as the caller's.
+pub fn client_thread_cpu() -> anyhow::Result<std::collections::HashMap<u32, f64>> {
+    let mut out = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let entry = entry?;
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = format!("/proc/self/task/{tid}/stat");
+        // A thread may end between listing and reading.
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, r)| r.rsplit_once(')'))
+            .map_or("", |(n, _)| n);
+        if name.starts_with("rdk:") {
+            out.insert(tid, stat_cpu_seconds(&stat, &path)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The librdkafka threads' CPU between two [`client_thread_cpu`] snapshots (threads started
+/// in between count from zero).
+pub fn client_cpu_between(
+    before: &std::collections::HashMap<u32, f64>,
+    after: &std::collections::HashMap<u32, f64>,
+) -> f64 {
+    after
+        .iter()
+        .map(|(tid, s)| s - before.get(tid).copied().unwrap_or(0.0))
+        .sum()
+}
+
+fn stat_cpu_seconds(stat: &str, path: &str) -> anyhow::Result<f64> {
+    use anyhow::Context;
     // Fields after the command name (which may hold spaces) start at field 3.
     let rest = stat
         .rsplit_once(')')

@@ -65,7 +65,18 @@ impl PartitionState {
 
     /// Acknowledges an offset; false when it is not pending (or already acknowledged).
     fn ack(&mut self, offset: i64) -> bool {
-        let Ok(i) = self.pending.binary_search_by_key(&offset, |(o, _)| *o) else {
+        // Offsets are usually contiguous (gaps only at transaction markers and compacted
+        // records): the distance from the front is then the index.
+        let guess = self
+            .pending
+            .front()
+            .and_then(|(front, _)| usize::try_from(offset - front).ok())
+            .filter(|&i| self.pending.get(i).is_some_and(|(o, _)| *o == offset));
+        let found = match guess {
+            Some(i) => Ok(i),
+            None => self.pending.binary_search_by_key(&offset, |(o, _)| *o),
+        };
+        let Ok(i) = found else {
             return false;
         };
         if self.pending[i].1 {
@@ -82,7 +93,7 @@ impl PartitionState {
 
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
-    parts: HashMap<TopicPartition, PartitionState>,
+    parts: HashMap<TopicPartition, PartitionState, foldhash::fast::RandomState>,
     in_flight: usize,
     next_epoch: u64,
 }
@@ -296,6 +307,30 @@ mod tests {
         assert_eq!(t.position(&tp(0)), Some(8));
     }
 
+    #[test]
+    fn acknowledgements_in_any_order_around_gaps_are_each_taken_once() {
+        let mut t = OffsetTracker::new();
+        let e = t.assign(tp(0));
+        let offsets = [10, 11, 13, 14, 20, 21, 22];
+        for o in offsets {
+            t.dispatch(&tp(0), o);
+        }
+        // Not dispatched: inside a gap, before the front, past the end.
+        for o in [12, 9, 23] {
+            assert!(!t.ack(&tp(0), e, o), "offset {o} was never dispatched");
+        }
+        for o in [14, 21, 10, 22] {
+            assert!(t.ack(&tp(0), e, o), "first ack of {o}");
+            assert!(!t.ack(&tp(0), e, o), "second ack of {o}");
+        }
+        assert_eq!(t.in_flight(), 3);
+        assert_eq!(t.position(&tp(0)), Some(11));
+        for o in [13, 11, 20] {
+            assert!(t.ack(&tp(0), e, o));
+        }
+        assert_eq!(t.in_flight(), 0);
+        assert_eq!(t.position(&tp(0)), Some(23));
+    }
     #[test]
     fn stale_acks_after_revoke_or_reassign_are_ignored() {
         let mut t = OffsetTracker::new();

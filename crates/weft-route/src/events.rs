@@ -44,6 +44,8 @@ impl FlowMetrics {
     }
 }
 
+type TopicCounters = HashMap<Arc<str>, IntCounter, foldhash::fast::RandomState>;
+
 /// One flow's counters, looked up once: a label look-up per record costs a hash of every
 /// label and a lock.
 #[derive(Clone)]
@@ -53,7 +55,7 @@ pub struct FlowCounters {
     pub filtered_by_default: IntCounter,
     pub tombstone: IntCounter,
     /// By route name, then destination topic.
-    outputs: HashMap<String, HashMap<Arc<str>, IntCounter>>,
+    outputs: HashMap<String, TopicCounters, foldhash::fast::RandomState>,
     metrics: FlowMetrics,
     flow: String,
 }
@@ -61,7 +63,8 @@ pub struct FlowCounters {
 impl FlowCounters {
     pub fn new(metrics: &FlowMetrics, flow: &Flow) -> Self {
         let events = |outcome: &str| metrics.events.with_label_values(&[&flow.name, outcome]);
-        let mut outputs: HashMap<String, HashMap<Arc<str>, IntCounter>> = HashMap::new();
+        let mut outputs: HashMap<String, TopicCounters, foldhash::fast::RandomState> =
+            HashMap::default();
         for route in flow.routes.iter().chain(std::iter::once(&flow.default)) {
             let by_topic = outputs.entry(route.name.clone()).or_default();
             for topic in &route.to {

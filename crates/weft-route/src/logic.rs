@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use bytes::Bytes;
 use weft_core::headers::{self, CONTENT_TYPE_AVRO};
 use weft_core::{Headers, TraceParent};
 use weft_schema::codec::{Codec, Kind, Logical, NodeRef, Value};
@@ -233,17 +234,18 @@ pub use weft_core::topic::check_name as check_topic_name;
 
 /// The headers of an output record: the input's, with the origin recorded (only when absent),
 /// the trace continued, and — for re-encoded values — the schema id and content type of the
-/// new bytes.
+/// new bytes. The input topic and the schema id come as header values (`Bytes`), so a flow
+/// makes them once, not per record.
 pub fn output_headers(
     input: &Headers,
-    topic: &str,
+    topic: &Bytes,
     partition: i32,
     offset: i64,
-    schema_id: Option<u32>,
+    schema_id: Option<&Bytes>,
 ) -> Headers {
     let mut h = input.clone();
     if !h.contains(headers::ORIGIN_TOPIC) {
-        h.set(headers::ORIGIN_TOPIC, topic.to_string());
+        h.set(headers::ORIGIN_TOPIC, topic.clone());
         h.set(headers::ORIGIN_PARTITION, partition.to_string());
         h.set(headers::ORIGIN_OFFSET, offset.to_string());
     }
@@ -252,10 +254,15 @@ pub fn output_headers(
         .map_or_else(TraceParent::new_root, |tp| tp.child());
     h.set(headers::TRACEPARENT, next.to_string());
     if let Some(id) = schema_id {
-        h.set(headers::SCHEMA_ID, id.to_string());
+        h.set(headers::SCHEMA_ID, id.clone());
         h.set(headers::CONTENT_TYPE, CONTENT_TYPE_AVRO);
     }
     h
+}
+
+/// A text as a header value.
+pub fn header_value(text: &str) -> Bytes {
+    Bytes::copy_from_slice(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -334,13 +341,15 @@ mod tests {
             "traceparent",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         );
-        let out = output_headers(&h, "in", 1, 7, Some(9));
+        let out = output_headers(&h, &header_value("in"), 1, 7, Some(&header_value("9")));
+        assert_eq!(out.get_str(headers::ORIGIN_TOPIC), Some("in"));
+        assert_eq!(out.get_str(headers::ORIGIN_PARTITION), Some("1"));
         assert_eq!(out.get_str(headers::ORIGIN_OFFSET), Some("7"));
         assert_eq!(out.get_str(headers::SCHEMA_ID), Some("9"));
         let tp = out.get_str("traceparent").unwrap();
         assert!(tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
         assert!(!tp.contains("00f067aa0ba902b7"));
-        let again = output_headers(&out, "next", 0, 1, None);
+        let again = output_headers(&out, &header_value("next"), 0, 1, None);
         assert_eq!(again.get_str(headers::ORIGIN_TOPIC), Some("in"));
     }
 }

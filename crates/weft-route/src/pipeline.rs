@@ -14,15 +14,17 @@ use weft_schema::{ReaderSchema, SchemaCache, SchemaError, SchemaSource};
 use crate::engine::Decision;
 use crate::events::{FlowCounters, FlowMetrics};
 use crate::flow::Flow;
-use crate::logic::{output_headers, render_subject};
+use crate::logic::{header_value, output_headers, render_subject};
 
 /// One flow's processor.
 pub struct FlowProcessor<S = weft_schema::RegistryClient> {
     flow: Arc<Flow>,
     schemas: Arc<SchemaCache<S>>,
     reader: ReaderSchema,
-    /// The output schema's id under each destination's subject.
-    output_ids: HashMap<Arc<str>, u32>,
+    /// The output schema's id under each destination's subject, and its header value.
+    output_ids: HashMap<Arc<str>, (u32, Bytes)>,
+    /// The flow's input topics as header values (`weft.origin.topic`).
+    input_topics: HashMap<String, Bytes>,
     counters: Option<FlowCounters>,
 }
 
@@ -80,12 +82,13 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
                         }
                     }
                 };
-                output_ids.insert(topic, id);
+                output_ids.insert(topic, (id, header_value(&id.to_string())));
             }
         }
         let reader = ReaderSchema::new(flow.input.codec.clone());
         let counters = metrics.map(|m| FlowCounters::new(&m, &flow));
         Ok(Self {
+            input_topics: input_topics(&flow),
             flow,
             schemas,
             reader,
@@ -99,6 +102,7 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
     pub fn for_dry_run(flow: Arc<Flow>, schemas: Arc<SchemaCache<S>>) -> Self {
         let reader = ReaderSchema::new(flow.input.codec.clone());
         Self {
+            input_topics: input_topics(&flow),
             flow,
             schemas,
             reader,
@@ -109,6 +113,14 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
 
     pub fn flow(&self) -> &Arc<Flow> {
         &self.flow
+    }
+
+    /// The input topic of `record` as a header value.
+    fn origin_topic(&self, record: &Record) -> Bytes {
+        match self.input_topics.get(record.topic.as_ref()) {
+            Some(t) => t.clone(),
+            None => header_value(&record.topic),
+        }
     }
 
     fn count(&self, outcome: impl Fn(&FlowCounters) -> &prometheus::IntCounter) {
@@ -146,6 +158,14 @@ impl<S: SchemaSource + 'static> FlowProcessor<S> {
     }
 }
 
+fn input_topics(flow: &Flow) -> HashMap<String, Bytes> {
+    flow.spec
+        .from
+        .iter()
+        .map(|t| (t.clone(), header_value(t)))
+        .collect()
+}
+
 /// A registry or decoding failure, classified: an unknown id, bytes that do not decode and a
 /// writer schema that cannot be read as the flow's input are the record's fault (dead letter);
 /// an unreachable registry is not (retried).
@@ -169,11 +189,12 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                         "the value is null and the record has no key (not a tombstone)",
                     ));
                 }
+                let origin = self.origin_topic(record);
                 for topic in self.flow.destinations() {
                     let mut o = OutRecord::forward(record, topic.clone());
                     o.headers = output_headers(
                         &record.headers,
-                        &record.topic,
+                        &origin,
                         record.partition,
                         record.offset,
                         None,
@@ -204,16 +225,18 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
         // The outputs' headers, built once per schema id: one trace span for the record's
         // processing, whatever number of destinations it goes to.
         let mut bases: Vec<(Option<u32>, weft_core::Headers)> = Vec::with_capacity(1);
+        let origin = self.origin_topic(record);
         let codec = &self.flow.event_schema().codec;
         let count = outputs.len();
         for (i, o) in outputs.into_iter().enumerate() {
             let (value, schema_id) = if reencode {
-                let id = *self.output_ids.get(&o.topic).ok_or_else(|| {
+                let (id, id_text) = self.output_ids.get(&o.topic).ok_or_else(|| {
                     StageError::new(
                         ErrorCode::Internal,
                         format!("no output schema id for destination {}", o.topic),
                     )
                 })?;
+                let id = *id;
                 let bytes = match encoded.iter().find(|(i, _)| *i == id) {
                     Some((_, b)) => b.clone(),
                     None => {
@@ -230,21 +253,23 @@ impl<S: SchemaSource + 'static> Processor for FlowProcessor<S> {
                         b
                     }
                 };
-                (Some(bytes), Some(id))
+                (Some(bytes), Some((id, id_text)))
             } else {
                 (record.value.clone(), None)
             };
             let last = i + 1 == count;
+            let schema_id_value = schema_id.map(|(_, text)| text);
+            let schema_id = schema_id.map(|(id, _)| id);
             let mut headers = match bases.iter_mut().find(|(id, _)| *id == schema_id) {
                 Some((_, h)) if last => std::mem::take(h),
                 Some((_, h)) => h.clone(),
                 None => {
                     let h = output_headers(
                         &record.headers,
-                        &record.topic,
+                        &origin,
                         record.partition,
                         record.offset,
-                        schema_id,
+                        schema_id_value,
                     );
                     if !last {
                         bases.push((schema_id, h.clone()));

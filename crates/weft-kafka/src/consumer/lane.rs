@@ -21,7 +21,7 @@ use super::park::Park;
 use super::tiers;
 
 /// Produced-records counters by output topic, cached per lane.
-type Counters = HashMap<Arc<str>, Option<prometheus::IntCounter>>;
+type Counters = HashMap<Arc<str>, Option<prometheus::IntCounter>, foldhash::fast::RandomState>;
 
 pub(super) async fn run<P: Processor>(
     shared: Arc<Shared<P>>,
@@ -29,7 +29,7 @@ pub(super) async fn run<P: Processor>(
 ) {
     let sink: Arc<dyn AckSink> = shared.clone();
     let mut emitter = Emitter::default();
-    let mut counters = Counters::new();
+    let mut counters = Counters::default();
     while let Some(batch) = rx.recv().await {
         for d in &batch {
             // Count as active before looking at `valid` (both SeqCst): an abort clears `valid`

@@ -21,6 +21,9 @@ use crate::tracker::TopicPartition;
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(50);
 
+type TopicMap =
+    HashMap<String, (Arc<str>, Option<prometheus::IntCounter>), foldhash::fast::RandomState>;
+
 pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> Result<()> {
     let opts = &shared.opts;
     let eos = opts.mode == DeliveryMode::ExactlyOnce;
@@ -43,8 +46,8 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
     tracing::info!(stage = %opts.stage, group = %opts.group_id, ?topics, mode = ?opts.mode, "Consumer loop started");
 
     let lanes = opts.concurrency;
-    let mut names: HashMap<String, Arc<str>> = HashMap::new();
-    let mut consumed: HashMap<Arc<str>, Option<prometheus::IntCounter>> = HashMap::new();
+    // Per input topic: its name shared by its records, and its consumed counter.
+    let mut topics_seen: TopicMap = TopicMap::default();
     let mut last_commit = Instant::now();
     // Turns since the clock was last read (reading it per record shows in profiles).
     let mut since_check = 0u32;
@@ -52,11 +55,16 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
         if shared.shutdown.is_cancelled() {
             break Ok(());
         }
-        let (failure, abort, in_flight) = {
+        let (failure, abort, in_flight, pending) = {
             let mut st = shared.lock();
             shared.drain_events(&mut st);
             let abort = if eos { st.abort.take() } else { None };
-            (st.failure.take(), abort, st.tracker.in_flight())
+            (
+                st.failure.take(),
+                abort,
+                st.tracker.in_flight(),
+                st.batch.len,
+            )
         };
         if let Some(e) = failure {
             break Err(e);
@@ -97,8 +105,8 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             });
             continue;
         }
-        // Gather a batch: do not wait while records are pending, hand them over instead.
-        let pending = shared.lock().batch.len;
+        // Gather a batch: do not wait while records are pending, hand them over instead (a
+        // commit above may have handed them over already: then this poll just returns early).
         let timeout = if pending > 0 {
             Duration::ZERO
         } else {
@@ -119,14 +127,21 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
                 continue;
             }
         };
-        let topic = match names.get(m.topic()) {
-            Some(t) => t.clone(),
+        let (topic, counter) = match topics_seen.get(m.topic()) {
+            Some(seen) => seen,
             None => {
                 let t: Arc<str> = Arc::from(m.topic());
-                names.insert(m.topic().to_string(), t.clone());
-                t
+                let c = shared.metrics.as_ref().and_then(|m| {
+                    m.consumed
+                        .get_metric_with_label_values(&[opts.service.as_str(), t.as_ref()])
+                        .ok()
+                });
+                topics_seen.entry(m.topic().to_string()).or_insert((t, c))
             }
         };
+        if let Some(c) = counter {
+            c.inc();
+        }
         let record = Record::from_borrowed(&m, topic.clone());
         drop(m);
         let tp = TopicPartition {
@@ -134,16 +149,6 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
             partition: record.partition,
         };
 
-        let counter = consumed.entry(topic).or_insert_with_key(|t| {
-            shared.metrics.as_ref().and_then(|m| {
-                m.consumed
-                    .get_metric_with_label_values(&[opts.service.as_str(), t.as_ref()])
-                    .ok()
-            })
-        });
-        if let Some(c) = counter {
-            c.inc();
-        }
         let lane = lane_of(&record, opts.ordering, lanes);
         let full = {
             let mut st = shared.lock();
