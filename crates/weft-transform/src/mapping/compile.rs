@@ -1,12 +1,14 @@
 //! Compiling a mapping: every output field checked against both schemas and planned into a
 //! [`Slot`], every problem listed.
 
-use weft_schema::codec::{Codec, Kind, NodeId, NodeRef, Value};
+use weft_schema::codec::{Codec, Kind, NodeId, NodeRef};
 
 use super::cast::{self, Scalar, CAST_NAMES};
 use super::constant;
 use super::conv::{Conv, Planner};
 use super::mask::Mask;
+use super::nodes::{non_null_branches, null_value, nullable, record_of};
+use super::suggest::{closest, suggestion};
 use super::{
     quote, Body, CompileOptions, Constant, DirectMapping, ExplicitField, FieldSource, MappingError,
     MappingSpec, Read, Slot, Source,
@@ -535,91 +537,4 @@ fn not_fitting(what: &str, c: &Constant, name: &str, out: NodeRef<'_>, why: &str
     } else {
         format!("{head}: {why}")
     }
-}
-
-/// The branches of a union other than null (with their indexes), or the node itself.
-fn non_null_branches(node: NodeRef<'_>) -> Vec<(Option<u32>, NodeRef<'_>)> {
-    match node.kind() {
-        Kind::Union(_) => node
-            .branches()
-            .into_iter()
-            .enumerate()
-            .filter(|(_, b)| !matches!(b.kind(), Kind::Null))
-            .map(|(k, b)| (Some(k as u32), b))
-            .collect(),
-        _ => vec![(None, node)],
-    }
-}
-
-/// Whether values of the node may be null.
-fn nullable(node: NodeRef<'_>) -> bool {
-    match node.kind() {
-        Kind::Null => true,
-        Kind::Union(_) => node
-            .branches()
-            .iter()
-            .any(|b| matches!(b.kind(), Kind::Null)),
-        _ => false,
-    }
-}
-
-/// The null value of an output node that takes null.
-fn null_value(node: NodeRef<'_>) -> Option<Value> {
-    match node.kind() {
-        Kind::Null => Some(Value::Null),
-        Kind::Union(_) => node
-            .branches()
-            .iter()
-            .position(|b| matches!(b.kind(), Kind::Null))
-            .map(|k| Value::Union(k as u32, Box::new(Value::Null))),
-        _ => None,
-    }
-}
-
-/// The record a path steps into: the node itself, or the record of a `[null, record]` union
-/// (and whether it may be null).
-fn record_of(node: NodeRef<'_>) -> Option<(NodeRef<'_>, bool)> {
-    match node.kind() {
-        Kind::Record(_) => Some((node, false)),
-        Kind::Union(_) => match non_null_branches(node).as_slice() {
-            [(_, rec)] if matches!(rec.kind(), Kind::Record(_)) => Some((*rec, nullable(node))),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// ` (did you mean x?)` when a name is close to `wanted`.
-fn suggestion(wanted: &str, names: &[&str]) -> String {
-    closest(wanted, names)
-        .map(|c| format!(" (did you mean {c}?)"))
-        .unwrap_or_default()
-}
-
-/// The name closest to `wanted` by edit distance, if close enough to be a typo.
-pub(super) fn closest<'n>(wanted: &str, names: &[&'n str]) -> Option<&'n str> {
-    let len = wanted.chars().count();
-    let limit = if len <= 3 { 1 } else { (len / 3).max(2) };
-    names
-        .iter()
-        .map(|n| (edit_distance(wanted, n), *n))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, by characters.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }

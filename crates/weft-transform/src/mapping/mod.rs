@@ -74,7 +74,9 @@ mod constant;
 mod conv;
 mod error;
 mod mask;
+mod nodes;
 mod spec;
+mod suggest;
 
 #[cfg(test)]
 mod tests;

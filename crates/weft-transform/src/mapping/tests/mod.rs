@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use weft_core::{Classify, ErrorClass, ErrorCode};
 use weft_schema::codec::{Codec, Value};
 
-use super::compile::{closest, edit_distance};
+use super::suggest::{closest, edit_distance};
 use super::*;
 
 mod casts;
