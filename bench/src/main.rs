@@ -1,10 +1,9 @@
 //! `weft-bench`: pass-through benchmark of Weft's Kafka layer against a real broker.
 //! See `docs/benchmarks.md` and `bench/run.sh`, which runs every subcommand in turn.
 
-/// mimalloc: the services allocate a few small buffers per record on several threads, where
-/// glibc's allocator shows up in profiles.
+/// mimalloc, for Rust's allocations and librdkafka's alike (see `weft_alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: weft_alloc::MiMalloc = weft_alloc::MiMalloc;
 
 mod common;
 mod dlq;
@@ -87,6 +86,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    weft_alloc::configure();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

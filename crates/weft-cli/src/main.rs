@@ -1,10 +1,8 @@
 //! The `weft` binary: parses flags, loads configuration, and hands over to the libraries.
 
-/// mimalloc: the services allocate a few small buffers per record on several threads, where
-/// glibc's allocator shows up in profiles. With its `override` feature (workspace Cargo.toml)
-/// it also serves malloc/free, so librdkafka's per-message and per-header allocations use it.
+/// mimalloc, for Rust's allocations and librdkafka's alike (see `weft_alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: weft_alloc::MiMalloc = weft_alloc::MiMalloc;
 
 mod config;
 mod contracts;
@@ -74,6 +72,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    weft_alloc::configure();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
