@@ -14,17 +14,12 @@ mod flows_ws;
 use std::path::Path;
 use std::time::Duration;
 
-use flows_ws::{canonical_json, FlowWorkspace};
+use flows_ws::{get, ids, input_schema, order, wait_flow_stopped, FlowWorkspace};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use serde_json::json;
 use weft_kafka::admin::TopicSpec;
-use weft_schema::codec::{Codec, JsonOptions};
-use weft_schema::{RegistryClientConfig, SchemaCache};
-use weft_testkit::proxy::free_port;
 use weft_testkit::registry::TestRegistry;
-use weft_testkit::wait::wait_for;
-use weft_testkit::{ensure_kafka, process, repo_root, TestKafka};
+use weft_testkit::{ensure_kafka, process, repo_root};
 
 /// A flow file with one problem of each kind a file alone can have.
 const BROKEN: &str = r#"from = ["demo.orderz"]
@@ -197,41 +192,6 @@ fn flows_check_lists_every_problem_with_the_file_and_the_key_route_or_position()
     }
 }
 
-/// An order of demo.shop.Order version 2, framed with `id`.
-fn order(codec: &Codec, id: u32, n: u32, country: &str, amount_cents: i64) -> (String, Vec<u8>) {
-    let value = codec
-        .from_json(
-            &json!({
-                "order_id": format!("o-{n}"),
-                "customer": format!("c-{n}"),
-                "amount_cents": amount_cents,
-                "currency": "EUR",
-                "note": null,
-                "created_at": 1_763_800_000_000_i64 + i64::from(n),
-                "country": country,
-                "email": null,
-            }),
-            &JsonOptions::default(),
-        )
-        .unwrap();
-    (format!("c-{n}"), codec.encode_framed(id, &value).unwrap())
-}
-
-/// Registers demo.shop.Order under the input topic's subject: its codec and id.
-async fn input_schema(ws: &FlowWorkspace, registry: &TestRegistry) -> (Codec, u32) {
-    let cache = SchemaCache::from_config(&RegistryClientConfig {
-        url: registry.url.clone(),
-        ..RegistryClientConfig::default()
-    })
-    .unwrap();
-    let text = std::fs::read_to_string(repo_root().join("schemas/demo.shop.Order.avsc")).unwrap();
-    let id = cache
-        .register(&format!("{}-value", ws.topic("demo.orders")), &text)
-        .await
-        .unwrap();
-    (Codec::parse(&text, &[]).unwrap(), id)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn flows_dry_run_shows_the_newest_records_and_produces_nothing() {
     let kafka = ensure_kafka().unwrap();
@@ -381,27 +341,6 @@ fn add_strict_flow(ws: &FlowWorkspace, out: &str) {
     .unwrap();
 }
 
-async fn get(url: &str) -> Option<(u16, String)> {
-    let r = reqwest::get(url).await.ok()?;
-    let status = r.status().as_u16();
-    Some((status, r.text().await.ok()?))
-}
-
-/// The ids of the first `n` canonical orders on `topic`, sorted (lanes keep the order of a
-/// key, not across keys).
-async fn ids(kafka: &TestKafka, topic: &str, n: usize) -> Vec<String> {
-    let seen = kafka
-        .read_until_async(topic, true, Duration::from_secs(60), move |s| s.len() >= n)
-        .await
-        .unwrap();
-    let mut ids: Vec<String> = canonical_json(seen.iter().map(|r| r.value.as_deref()))
-        .iter()
-        .map(|j| j["id"].as_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stopped_flow_is_not_ready_and_the_other_flow_goes_on() {
     let kafka = ensure_kafka().unwrap();
@@ -428,29 +367,9 @@ async fn a_stopped_flow_is_not_ready_and_the_other_flow_goes_on() {
     ];
     kafka.produce(&input, &first).await.unwrap();
 
-    let admin_port = free_port().await.unwrap();
-    let config = ws.config(&kafka, &registry.url, "").replace(
-        "[admin]\nenabled = false",
-        &format!("[admin]\nlisten = \"127.0.0.1:{admin_port}\""),
-    );
-    assert!(config.contains(&format!("127.0.0.1:{admin_port}")));
+    let (config, ready) = ws.config_with_admin(&kafka, &registry.url).await;
     let mut weft = process::spawn(&config, &["run", "transform"], &[]).unwrap();
-    let ready = format!("http://127.0.0.1:{admin_port}/ready");
-    let body = wait_for(
-        "/ready to name the stopped flow",
-        Duration::from_secs(90),
-        Duration::from_millis(200),
-        || {
-            let url = ready.clone();
-            async move {
-                let (status, body) = get(&url).await?;
-                (status == 503 && body.contains("flow:strict")).then_some(body)
-            }
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}\n{}", weft.stderr()));
-    assert!(body.contains("stopped"), "{body}");
+    let body = wait_flow_stopped(&ready, "strict", &weft).await;
     assert!(!body.contains("flow:shop-orders"), "{body}");
     let log = weft.stderr();
     assert!(

@@ -33,7 +33,15 @@ pub struct Delivery {
 /// Receives the acknowledgements of the outputs of consumed records (the consumer loop).
 pub(crate) trait AckSink: Send + Sync + 'static {
     fn delivered(&self, tp: &TopicPartition, epoch: u64, offset: i64);
-    fn delivery_failed(&self, tp: &TopicPartition, epoch: u64, offset: i64, error: KafkaError);
+    /// `output` is the topic of the output that failed.
+    fn delivery_failed(
+        &self,
+        tp: &TopicPartition,
+        epoch: u64,
+        offset: i64,
+        output: &str,
+        error: KafkaError,
+    );
 }
 
 /// The outputs of one consumed record: acknowledged once all are delivered.
@@ -47,7 +55,7 @@ pub(crate) struct AckToken {
 }
 
 impl AckToken {
-    fn complete(&self, result: &Result<Delivery, KafkaError>) {
+    fn complete(&self, result: &Result<Delivery, KafkaError>, output: &str) {
         match result {
             Ok(_) => {
                 if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
@@ -60,7 +68,7 @@ impl AckToken {
                 self.remaining.fetch_sub(1, Ordering::AcqRel);
                 if !self.failed.swap(true, Ordering::AcqRel) {
                     self.sink
-                        .delivery_failed(&self.tp, self.epoch, self.offset, e.clone());
+                        .delivery_failed(&self.tp, self.epoch, self.offset, output, e.clone());
                 }
             }
         }
@@ -89,6 +97,11 @@ impl ProducerContext for WeftContext {
     type DeliveryOpaque = Box<Completion>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, completion: Box<Completion>) {
+        // The failed output's topic, for the error (delivered ones need no name).
+        let output = match result {
+            Ok(_) => "",
+            Err((_, m)) => m.topic(),
+        };
         let result = match result {
             Ok(m) => Ok(Delivery {
                 partition: m.partition(),
@@ -112,13 +125,13 @@ impl ProducerContext for WeftContext {
                     }
                     sink.delivered(&tp, epoch, offset);
                 }
-                Err(e) => sink.delivery_failed(&tp, epoch, offset, e),
+                Err(e) => sink.delivery_failed(&tp, epoch, offset, output, e),
             },
             Completion::Ack(token, counter) => {
                 if let (Ok(_), Some(c)) = (&result, counter) {
                     c.inc();
                 }
-                token.complete(&result);
+                token.complete(&result, output);
             }
         }
     }
@@ -220,6 +233,12 @@ impl Producer {
     /// The underlying client, for transactions and admin-like calls.
     pub fn client(&self) -> &ThreadedProducer<WeftContext> {
         &self.inner
+    }
+
+    /// Transactional producers: why librdkafka failed the open transaction, if it did since
+    /// the last call (taken, so each failure is seen once).
+    pub fn take_txn_failure(&self) -> Option<crate::context::TxnFailure> {
+        rdkafka::producer::Producer::context(&self.inner).take_txn_failure()
     }
 
     /// The produced-records counter of `topic` (incremented on acknowledgement).

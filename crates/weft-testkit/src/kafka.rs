@@ -138,6 +138,70 @@ impl TestKafka {
         Ok(Admin::new(&self.config)?)
     }
 
+    /// Runs one of Kafka's own command-line tools (a main class of the broker's jars, through
+    /// `deploy/local/kafka tool`) against this broker: `--bootstrap-server` is added. Returns
+    /// its standard output; fails with its standard error.
+    pub fn tool(&self, class: &str, args: &[&str]) -> anyhow::Result<String> {
+        let script = repo_root().join("deploy/local/kafka");
+        let out = Command::new(&script)
+            .arg("tool")
+            .arg(class)
+            .args(["--bootstrap-server", &self.config.bootstrap_servers])
+            .args(args)
+            .output()
+            .with_context(|| format!("running {} tool {class}", script.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{class} {args:?} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Takes away the right to write to `topic` from every client here (they connect as
+    /// `User:ANONYMOUS`), or gives it back (`denied = false`, which removes the topic's ACLs): an
+    /// ACL that denies Write, beside one that allows Read and Describe so that readers and
+    /// metadata requests keep working.
+    /// Needs the broker's authorizer, which `deploy/local/kafka` configures.
+    pub fn deny_writes(&self, topic: &str, denied: bool) -> anyhow::Result<()> {
+        const ACLS: &str = "org.apache.kafka.tools.AclCommand";
+        let who = "User:ANONYMOUS";
+        if denied {
+            self.tool(
+                ACLS,
+                &[
+                    "--add",
+                    "--allow-principal",
+                    who,
+                    "--operation",
+                    "Read",
+                    "--operation",
+                    "Describe",
+                    "--topic",
+                    topic,
+                ],
+            )?;
+            self.tool(
+                ACLS,
+                &[
+                    "--add",
+                    "--deny-principal",
+                    who,
+                    "--operation",
+                    "Write",
+                    "--topic",
+                    topic,
+                ],
+            )?;
+        } else {
+            // Every ACL of the topic: with none left, everything is allowed again.
+            self.tool(ACLS, &["--remove", "--force", "--topic", topic])?;
+        }
+        Ok(())
+    }
+
     /// Creates a topic with a unique name and returns the name.
     pub async fn topic(&self, prefix: &str, partitions: i32) -> anyhow::Result<String> {
         let name = unique(prefix);

@@ -4,9 +4,16 @@
 //! a `weft.toml` that runs the flows against a test registry.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use serde_json::json;
 use weft_kafka::admin::TopicSpec;
-use weft_schema::codec::Codec;
+use weft_schema::codec::{Codec, JsonOptions};
+use weft_schema::{RegistryClientConfig, SchemaCache};
+use weft_testkit::process::WeftProcess;
+use weft_testkit::proxy::free_port;
+use weft_testkit::registry::TestRegistry;
+use weft_testkit::wait::wait_for;
 use weft_testkit::{repo_root, unique, TestKafka};
 
 /// The topics of `flows/shop-orders.toml`: input, destinations, dead letters.
@@ -117,6 +124,22 @@ schemas = "{}"
         )
     }
 
+    /// As [`Self::config`], with the admin server on a free port: the config and its
+    /// `/ready` URL.
+    pub async fn config_with_admin(
+        &self,
+        kafka: &TestKafka,
+        registry_url: &str,
+    ) -> (String, String) {
+        let port = free_port().await.unwrap();
+        let config = self.config(kafka, registry_url, "").replace(
+            "[admin]\nenabled = false",
+            &format!("[admin]\nlisten = \"127.0.0.1:{port}\""),
+        );
+        assert!(config.contains(&format!("127.0.0.1:{port}")));
+        (config, format!("http://127.0.0.1:{port}/ready"))
+    }
+
     /// Changes the flow file (e.g. the delivery mode) with a text replacement.
     pub fn edit_flow(&self, from: &str, to: &str) -> anyhow::Result<()> {
         let file = self.flows().join("shop-orders.toml");
@@ -172,4 +195,88 @@ pub fn canonical_json<'a>(
             codec.to_json(&codec.decode(framed.body).unwrap()).unwrap()
         })
         .collect()
+}
+
+/// An order of demo.shop.Order version 2, framed with `id`.
+pub fn order(
+    codec: &Codec,
+    id: u32,
+    n: u32,
+    country: &str,
+    amount_cents: i64,
+) -> (String, Vec<u8>) {
+    let value = codec
+        .from_json(
+            &json!({
+                "order_id": format!("o-{n}"),
+                "customer": format!("c-{n}"),
+                "amount_cents": amount_cents,
+                "currency": "EUR",
+                "note": null,
+                "created_at": 1_763_800_000_000_i64 + i64::from(n),
+                "country": country,
+                "email": null,
+            }),
+            &JsonOptions::default(),
+        )
+        .unwrap();
+    (format!("c-{n}"), codec.encode_framed(id, &value).unwrap())
+}
+
+/// Registers demo.shop.Order under the input topic's subject: its codec and id.
+pub async fn input_schema(ws: &FlowWorkspace, registry: &TestRegistry) -> (Codec, u32) {
+    let cache = SchemaCache::from_config(&RegistryClientConfig {
+        url: registry.url.clone(),
+        ..RegistryClientConfig::default()
+    })
+    .unwrap();
+    let text = std::fs::read_to_string(repo_root().join("schemas/demo.shop.Order.avsc")).unwrap();
+    let id = cache
+        .register(&format!("{}-value", ws.topic("demo.orders")), &text)
+        .await
+        .unwrap();
+    (Codec::parse(&text, &[]).unwrap(), id)
+}
+
+/// GET `url`: its status and body, `None` when it does not answer.
+pub async fn get(url: &str) -> Option<(u16, String)> {
+    let r = reqwest::get(url).await.ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.text().await.ok()?))
+}
+
+/// The ids of the first `n` canonical orders on `topic`, sorted (lanes keep the order of a
+/// key, not across keys).
+pub async fn ids(kafka: &TestKafka, topic: &str, n: usize) -> Vec<String> {
+    let seen = kafka
+        .read_until_async(topic, true, Duration::from_secs(60), move |s| s.len() >= n)
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = canonical_json(seen.iter().map(|r| r.value.as_deref()))
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Waits until `/ready` answers 503 naming `flow:<flow>` as stopped: its body.
+pub async fn wait_flow_stopped(ready: &str, flow: &str, weft: &WeftProcess) -> String {
+    let condition = format!("flow:{flow}");
+    let body = wait_for(
+        "/ready to name the stopped flow",
+        Duration::from_secs(90),
+        Duration::from_millis(200),
+        || {
+            let (url, condition) = (ready.to_string(), condition.clone());
+            async move {
+                let (status, body) = get(&url).await?;
+                (status == 503 && body.contains(&condition)).then_some(body)
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", weft.stderr()));
+    assert!(body.contains("stopped"), "{body}");
+    body
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use weft_core::{Classify as _, ErrorClass, StageError};
+use weft_core::{Classify as _, ErrorClass, ErrorCode, StageError};
 
 use crate::config::KafkaConfig;
 use crate::error::{Error, Result};
@@ -153,6 +153,8 @@ pub(crate) enum Event {
         tp: TopicPartition,
         epoch: u64,
         offset: i64,
+        /// The topic of the output that failed.
+        output: String,
         error: rdkafka::error::KafkaError,
     },
     /// The record will not be acknowledged (left for the next run).
@@ -258,6 +260,7 @@ impl<P: Processor> Shared<P> {
                 tp,
                 epoch,
                 offset,
+                output,
                 error,
             } => {
                 if !st.tracker.is_current(&tp, epoch) {
@@ -265,17 +268,36 @@ impl<P: Processor> Shared<P> {
                     return;
                 }
                 let e = Error::kafka("delivery failed", error);
-                lane::count_error(self, e.class().as_str(), e.code().as_str());
-                let what = format!(
-                    "delivery of an output of {}-{}@{offset} failed: {e}",
+                let mut what = format!(
+                    "delivery of an output of {}-{}@{offset} to {output} failed: {e}",
                     tp.topic, tp.partition
                 );
                 match (self.opts.mode, e.class()) {
                     (DeliveryMode::ExactlyOnce, ErrorClass::Transient | ErrorClass::Permanent) => {
+                        // A failed transaction's messages are only "purged": its reason is
+                        // librdkafka's. Refused rights stop the loop; the rest abort and retry.
+                        if let Some(why) = self.producer.take_txn_failure() {
+                            if why.is_authorization() {
+                                let stage = StageError::new(
+                                    ErrorCode::KafkaNotAuthorized,
+                                    format!(
+                                        "the broker refused an output of {}-{}@{offset} to \
+                                         {output}: {}",
+                                        tp.topic, tp.partition, why.reason
+                                    ),
+                                );
+                                lane::count_error(self, stage.class.as_str(), stage.code.as_str());
+                                self.record_failure(st, Error::Stage(stage));
+                                return;
+                            }
+                            what = format!("{what}; the transaction had failed: {}", why.reason);
+                        }
+                        lane::count_error(self, e.class().as_str(), e.code().as_str());
                         st.stuck += 1;
                         st.abort.get_or_insert(what);
                     }
                     _ => {
+                        lane::count_error(self, e.class().as_str(), e.code().as_str());
                         let mut stage = StageError::from(&e).with_class(ErrorClass::Fatal);
                         stage.message = what;
                         self.record_failure(st, Error::Stage(stage));
@@ -341,12 +363,14 @@ impl<P: Processor> crate::producer::AckSink for Shared<P> {
         tp: &TopicPartition,
         epoch: u64,
         offset: i64,
+        output: &str,
         error: rdkafka::error::KafkaError,
     ) {
         self.tell(Event::DeliveryFailed {
             tp: tp.clone(),
             epoch,
             offset,
+            output: output.to_string(),
             error,
         });
     }

@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
+use weft_core::{ErrorCode, StageError};
 
 use super::Shared;
 use crate::context::{RebalanceHook, WeftContext};
@@ -202,6 +203,8 @@ pub(super) fn ensure_transaction<P: Processor>(shared: &Shared<P>) -> Result<()>
     if shared.lock().txn_open {
         return Ok(());
     }
+    // A failure librdkafka reported for an earlier transaction is not this one's.
+    drop(shared.producer.take_txn_failure());
     shared
         .producer
         .client()
@@ -275,6 +278,15 @@ fn transaction_error<P: Processor>(
     what: &str,
     e: KafkaError,
 ) -> Result<()> {
+    if let Some(why) = shared.producer.take_txn_failure() {
+        if why.is_authorization() {
+            // Aborting and reading again would meet the same refusal: stop.
+            return Err(Error::Stage(StageError::new(
+                ErrorCode::KafkaNotAuthorized,
+                format!("{what}: the transaction had failed: {}", why.reason),
+            )));
+        }
+    }
     let abortable = match &e {
         KafkaError::Transaction(te) => {
             !te.is_fatal() && (te.txn_requires_abort() || te.is_retriable())
