@@ -77,12 +77,28 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // One readable line: the error and its causes.
-            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("weft: {}", chain.join(": "));
+            eprintln!("weft: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// One readable line: the error and its causes, each cause once. Many errors already show
+/// their source in their own message (`"{context}: {source}"`), so a cause whose text the
+/// line holds already is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -143,5 +159,34 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Shows its source in its own message and returns it as `source()` too, as many
+    /// library errors do.
+    #[derive(Debug)]
+    struct Wrapping(std::io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "delivery failed: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_error_line_names_each_cause_once() {
+        let io = std::io::Error::other("Topic authorization failed");
+        let e = anyhow::Error::new(Wrapping(io)).context("producing stdin line 1");
+        assert_eq!(
+            one_line(&e),
+            "producing stdin line 1: delivery failed: Topic authorization failed"
+        );
+        let plain = anyhow::anyhow!("disk full").context("writing the report");
+        assert_eq!(one_line(&plain), "writing the report: disk full");
     }
 }
