@@ -15,6 +15,7 @@ use weft_ingest::{IngestConfig, IngestMetrics};
 use weft_kafka::admin::TopicSpec;
 use weft_schema::RegistryClientConfig;
 use weft_testkit::registry::TestRegistry;
+use weft_testkit::wait::wait_for;
 use weft_testkit::{ensure_kafka, repo_root, unique, TestKafka};
 
 const API_KEY: &str = "test-key-0123456789";
@@ -806,4 +807,71 @@ async fn python_path() -> std::path::PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_the_broker_refuses_gets_500_not_a_retry_and_other_topics_go_on() {
+    let s = setup().await;
+    let ingest = start(&s).await;
+    let http = Client::new();
+    let post_order = |i: usize| {
+        http.post(format!("{}/v1/topics/{}/events", ingest.url, s.orders))
+            .header("x-api-key", API_KEY)
+            .json(&order(i))
+            .send()
+    };
+    assert_eq!(post_order(0).await.unwrap().status(), StatusCode::OK);
+
+    // The broker's ACLs stop Weft writing the orders topic: retrying cannot help, so the
+    // answer is 500 without Retry-After, naming the topic.
+    s.kafka.deny_writes(&s.orders, true).unwrap();
+    let r = post_order(1).await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.headers().get("retry-after").is_none());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "kafka_not_authorized", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&s.orders), "{message}");
+
+    // Another topic of the same ingest goes on.
+    let delivery = json!({"id": "d-1", "type": "push"}).to_string();
+    let r = http
+        .post(format!("{}/v1/webhooks/github", ingest.url))
+        .header(
+            "x-hub-signature-256",
+            format!("sha256={}", hmac_hex(GITHUB_SECRET, delivery.as_bytes())),
+        )
+        .header("x-github-event", "push")
+        .header("x-github-delivery", unique("delivery"))
+        .header("content-type", "application/json")
+        .body(delivery)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+    // Only the order from before the refusal is on the topic.
+    let seen = s
+        .kafka
+        .read_all_async(
+            &s.orders,
+            false,
+            Duration::from_secs(2),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+
+    // Once the right is given back, the same ingest takes orders again, no restart needed.
+    s.kafka.deny_writes(&s.orders, false).unwrap();
+    wait_for(
+        "orders to be accepted again",
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || async { (post_order(2).await.ok()?.status() == StatusCode::OK).then_some(()) },
+    )
+    .await
+    .unwrap();
+    ingest.stop().await;
 }

@@ -42,6 +42,23 @@ impl Reject {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message).retry_after(1)
     }
 
+    /// The broker did not take an event for `topic`. When Weft's own Kafka principal may not
+    /// write the topic (ACLs), retrying cannot help: 500 `kafka_not_authorized`, no
+    /// `Retry-After` — the service's configuration is wrong, not the request. Otherwise 503
+    /// `kafka_unavailable` with `Retry-After`.
+    pub fn broker(what: &str, topic: &str, e: &weft_kafka::Error) -> Self {
+        use weft_core::{Classify as _, ErrorCode};
+        if e.code() == ErrorCode::KafkaNotAuthorized {
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "kafka_not_authorized",
+                format!("{what}: the broker does not let Weft write to {topic:?}: {e}"),
+            )
+        } else {
+            Self::unavailable("kafka_unavailable", format!("{what}: {e}"))
+        }
+    }
+
     /// The JSON body.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({ "error": self })

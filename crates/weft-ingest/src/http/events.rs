@@ -431,9 +431,10 @@ async fn produce_events(
                     outcomes.push(None);
                     pending.push((i, id, p));
                 }
-                Err(e) => outcomes.push(Some(Outcome::Failed(Reject::unavailable(
-                    "kafka_unavailable",
-                    format!("the event could not be queued: {e}"),
+                Err(e) => outcomes.push(Some(Outcome::Failed(Reject::broker(
+                    "the event could not be queued",
+                    topic,
+                    &e,
                 )))),
             },
             Err(r) => {
@@ -465,9 +466,10 @@ async fn produce_events(
                     offset: d.offset,
                 }
             }
-            Ok(Err(e)) => Outcome::Failed(Reject::unavailable(
-                "kafka_unavailable",
-                format!("the broker did not acknowledge the event: {e}"),
+            Ok(Err(e)) => Outcome::Failed(Reject::broker(
+                "the broker did not acknowledge the event",
+                topic,
+                &e,
             )),
             Err(_) => Outcome::Failed(Reject::unavailable(
                 "kafka_timeout",

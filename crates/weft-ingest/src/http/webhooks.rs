@@ -210,19 +210,19 @@ async fn produce(
         headers: h,
         ..OutRecord::default()
     };
-    let pending = app.producer.send(&rec).await.map_err(|e| {
-        Reject::unavailable(
-            "kafka_unavailable",
-            format!("the delivery could not be queued: {e}"),
-        )
-    })?;
+    let pending = app
+        .producer
+        .send(&rec)
+        .await
+        .map_err(|e| Reject::broker("the delivery could not be queued", topic, &e))?;
     let timeout = app.cfg.limits.request_timeout;
     let d = match tokio::time::timeout(timeout, pending.wait()).await {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => {
-            return Err(Reject::unavailable(
-                "kafka_unavailable",
-                format!("the broker did not acknowledge the delivery: {e}"),
+            return Err(Reject::broker(
+                "the broker did not acknowledge the delivery",
+                topic,
+                &e,
             ))
         }
         Err(_) => {
