@@ -160,46 +160,43 @@ impl TestKafka {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Takes away the right to write to `topic` from every client here (they connect as
-    /// `User:ANONYMOUS`), or gives it back (`denied = false`, which removes the topic's ACLs): an
-    /// ACL that denies Write, beside one that allows Read and Describe so that readers and
-    /// metadata requests keep working.
-    /// Needs the broker's authorizer, which `deploy/local/kafka` configures.
-    pub fn deny_writes(&self, topic: &str, denied: bool) -> anyhow::Result<()> {
+    /// Takes away one right on `topic` (`"Write"`, `"Read"`) from every client here (they
+    /// connect as `User:ANONYMOUS`), or gives it back (`denied = false`, which removes the
+    /// topic's ACLs): an ACL that denies the operation, beside one that allows the other topic
+    /// operations clients here use (Read, Write, Describe), since a topic with ACLs allows only
+    /// what they allow. Needs the broker's authorizer, which `deploy/local/kafka` configures.
+    pub fn deny(&self, topic: &str, operation: &str, denied: bool) -> anyhow::Result<()> {
         const ACLS: &str = "org.apache.kafka.tools.AclCommand";
         let who = "User:ANONYMOUS";
-        if denied {
-            self.tool(
-                ACLS,
-                &[
-                    "--add",
-                    "--allow-principal",
-                    who,
-                    "--operation",
-                    "Read",
-                    "--operation",
-                    "Describe",
-                    "--topic",
-                    topic,
-                ],
-            )?;
-            self.tool(
-                ACLS,
-                &[
-                    "--add",
-                    "--deny-principal",
-                    who,
-                    "--operation",
-                    "Write",
-                    "--topic",
-                    topic,
-                ],
-            )?;
-        } else {
+        if !denied {
             // Every ACL of the topic: with none left, everything is allowed again.
             self.tool(ACLS, &["--remove", "--force", "--topic", topic])?;
+            return Ok(());
         }
+        let mut allow = vec!["--add", "--allow-principal", who];
+        for op in ["Read", "Write", "Describe"] {
+            if !op.eq_ignore_ascii_case(operation) {
+                allow.extend(["--operation", op]);
+            }
+        }
+        allow.extend(["--topic", topic]);
+        self.tool(ACLS, &allow)?;
+        let deny = [
+            "--add",
+            "--deny-principal",
+            who,
+            "--operation",
+            operation,
+            "--topic",
+            topic,
+        ];
+        self.tool(ACLS, &deny)?;
         Ok(())
+    }
+
+    /// [`Self::deny`] for Write.
+    pub fn deny_writes(&self, topic: &str, denied: bool) -> anyhow::Result<()> {
+        self.deny(topic, "Write", denied)
     }
 
     /// Creates a topic with a unique name and returns the name.

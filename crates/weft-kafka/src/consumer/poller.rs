@@ -120,7 +120,7 @@ pub(super) fn run<P: Processor>(kafka: &KafkaConfig, shared: Arc<Shared<P>>) -> 
         let m = match polled {
             Ok(m) => m,
             Err(e) => {
-                if let Some(fatal) = fatal_consumer_error(&e) {
+                if let Some(fatal) = fatal_consumer_error(&e, &topics) {
                     break Err(fatal);
                 }
                 tracing::warn!(error = %e, "Consumer error");
@@ -307,11 +307,12 @@ fn create_consumer<P: Processor>(
 
 /// Consumer errors that stop the loop (authorisation); the rest are logged and retried. An
 /// input topic that does not exist yet is not fatal: the subscription picks it up once created.
-fn fatal_consumer_error(e: &KafkaError) -> Option<Error> {
+/// librdkafka's consumer errors do not name the topic: the message names what the loop reads.
+fn fatal_consumer_error(e: &KafkaError, topics: &[&str]) -> Option<Error> {
     let code = crate::error::kafka_error_code(e);
     let fatal = code.default_class() == weft_core::ErrorClass::Fatal
         && code != weft_core::ErrorCode::KafkaUnknownTopic;
-    fatal.then(|| Error::kafka("consuming", e.clone()))
+    fatal.then(|| Error::kafka(format!("consuming {}", topics.join(", ")), e.clone()))
 }
 
 /// The lane of a record: by key (records without a key by partition), or by partition.
