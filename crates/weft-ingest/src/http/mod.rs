@@ -1,5 +1,6 @@
 //! The HTTP side of ingest: the event API and webhooks (axum).
 
+pub mod common;
 pub mod error;
 pub mod events;
 pub mod guard;

@@ -14,10 +14,11 @@ use weft_core::{EventId, Headers, TraceParent};
 use weft_kafka::OutRecord;
 use weft_schema::codec::JsonOptions;
 
-use super::error::{json_bytes, Reject};
-use super::events::{
+use super::common::{
     body_reject, derived_id, encode_event, header, is_final, key_at, remember, replayed,
+    schema_reject,
 };
+use super::error::{json_bytes, Reject};
 use super::{App, Shared};
 use crate::webhook::{Delivery, WebhookConfig};
 
@@ -163,12 +164,12 @@ async fn produce(
         .schemas
         .subject_id(&subject)
         .await
-        .map_err(|e| super::events::schema_reject(&subject, &e))?;
+        .map_err(|e| schema_reject(&subject, &e))?;
     let compiled = app
         .schemas
         .schema(schema_id)
         .await
-        .map_err(|e| super::events::schema_reject(&subject, &e))?;
+        .map_err(|e| schema_reject(&subject, &e))?;
     // Without a mapping the payload is projected onto the schema: third parties add fields.
     let opts = JsonOptions {
         allow_unknown_fields: policy.is_none_or(|p| p.allow_unknown_fields)
