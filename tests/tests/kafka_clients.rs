@@ -191,3 +191,50 @@ async fn a_permanent_failure_without_a_dead_letter_topic_stops_the_loop_before_i
         "committed up to the failed record"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_name_that_is_not_utf8_is_read_without_stopping_the_loop() {
+    // Kafka stores header names as bytes; Sarama or librdkafka's C API can write any. Such a
+    // record is forwarded with U+FFFD in the name (as Java's clients read it), and the loop
+    // goes on: rust-rdkafka's own header reader panics on it.
+    let kafka = ensure_kafka().unwrap();
+    let input = kafka.topic("rawname-in", 1).await.unwrap();
+    let output = kafka.topic("rawname-out", 1).await.unwrap();
+    kafka
+        .produce(&input, &[("k1".into(), b"first".to_vec())])
+        .await
+        .unwrap();
+    kafka
+        .produce_raw_header(&input, b"k2", b"second", b"bin\xffname", b"v")
+        .unwrap();
+    kafka
+        .produce(&input, &[("k3".into(), b"third".to_vec())])
+        .await
+        .unwrap();
+    let group = unique("rawname-group");
+    let opts = ConsumerOptions::new("pipe", "rawname-test", &group, vec![input.clone()]);
+    let running = Running::start(
+        &kafka.config,
+        opts,
+        Arc::new(weft_pipe::PipeProcessor::new(&output)),
+    );
+    let seen = kafka
+        .read_until_async(&output, true, Duration::from_secs(60), |s| s.len() >= 3)
+        .await
+        .expect("all three records are forwarded");
+    running.stop().await.expect("the loop stops cleanly");
+    let values: Vec<&[u8]> = seen.iter().filter_map(|s| s.value.as_deref()).collect();
+    assert_eq!(values, [&b"first"[..], b"second", b"third"]);
+    assert_eq!(
+        seen[1].headers.get("bin\u{fffd}name").map(String::as_str),
+        Some("v"),
+        "headers of the second record: {:?}",
+        seen[1].headers
+    );
+    let committed = kafka.committed(&group, &input, 1).unwrap();
+    assert_eq!(
+        committed.get(&0),
+        Some(&3),
+        "every input offset is committed"
+    );
+}

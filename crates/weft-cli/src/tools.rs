@@ -8,7 +8,6 @@ use anyhow::{bail, Context};
 use base64::Engine as _;
 use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers as _;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use weft_core::headers::{EventMeta, CONTENT_TYPE};
 use weft_core::{EventId, Headers, TraceParent};
@@ -228,10 +227,8 @@ fn bytes_json(b: Option<&[u8]>) -> serde_json::Value {
 
 fn record_json(m: &rdkafka::message::BorrowedMessage<'_>) -> serde_json::Value {
     let mut headers = serde_json::Map::new();
-    if let Some(hs) = m.headers() {
-        for h in hs.iter() {
-            headers.insert(h.key.to_string(), bytes_json(h.value));
-        }
+    for h in weft_kafka::native_headers::read(m) {
+        headers.insert(h.name.into_owned(), bytes_json(h.value));
     }
     let value = match m.payload().map(serde_json::from_slice::<serde_json::Value>) {
         Some(Ok(v)) => v,

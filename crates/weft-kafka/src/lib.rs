@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod context;
 pub mod error;
 pub mod metrics;
+pub mod native_headers;
 pub mod options;
 pub mod processor;
 pub mod producer;

@@ -1,9 +1,10 @@
 //! Records consumed and records to produce, owned and independent of the consumer's buffers.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use rdkafka::message::{BorrowedMessage, Header as RdHeader, Headers as _, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header as RdHeader, OwnedHeaders};
 use rdkafka::Message;
 use weft_core::{Headers, OriginalRecord};
 
@@ -23,36 +24,30 @@ impl Record {
     /// Copies a borrowed message out of the consumer's buffers.
     pub fn from_borrowed(m: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
         // One allocation for key, value and header values together; Weft's own header names
-        // are interned (no allocation either).
+        // are interned (no allocation either). Headers are read from librdkafka once.
         let (k, v) = (m.key(), m.payload());
-        let hs = m.headers();
-        let header_bytes: usize = hs.map_or(0, |hs| {
-            hs.iter().map(|h| h.value.map_or(0, <[u8]>::len)).sum()
-        });
+        let hs = crate::native_headers::read(m);
+        let header_bytes: usize = hs.iter().map(|h| h.value.map_or(0, <[u8]>::len)).sum();
         let mut buf = BytesMut::with_capacity(
             k.map_or(0, <[u8]>::len) + v.map_or(0, <[u8]>::len) + header_bytes,
         );
         buf.extend_from_slice(k.unwrap_or_default());
         buf.extend_from_slice(v.unwrap_or_default());
-        if let Some(hs) = hs {
-            for h in hs.iter() {
-                buf.extend_from_slice(h.value.unwrap_or_default());
-            }
+        for h in &hs {
+            buf.extend_from_slice(h.value.unwrap_or_default());
         }
         let mut all = buf.freeze();
         let key = k.map(|k| all.split_to(k.len()));
         let value = v.map(|v| all.split_to(v.len()));
-        let headers = match hs {
-            Some(hs) => {
-                let mut out = Headers::with_capacity(hs.count());
-                for h in hs.iter() {
-                    let value = h.value.map(|v| all.split_to(v.len()));
-                    out.push(weft_core::headers::intern(h.key), value);
-                }
-                out
-            }
-            None => Headers::new(),
-        };
+        let mut headers = Headers::with_capacity(hs.len());
+        for h in hs {
+            let value = h.value.map(|v| all.split_to(v.len()));
+            let name = match h.name {
+                Cow::Borrowed(n) => weft_core::headers::intern(n),
+                Cow::Owned(n) => Cow::Owned(n),
+            };
+            headers.push(name, value);
+        }
         Self {
             topic,
             partition: m.partition(),

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use weft_kafka::admin::{Admin, TopicSpec};
@@ -272,19 +271,16 @@ impl TestKafka {
             // Drain what is there, then check again.
             while let Some(r) = consumer.poll(Duration::from_millis(100)) {
                 let m = r?;
-                let headers = m
-                    .headers()
-                    .map(|hs| {
-                        hs.iter()
-                            .filter_map(|h| {
-                                Some((
-                                    h.key.to_string(),
-                                    String::from_utf8(h.value?.to_vec()).ok()?,
-                                ))
-                            })
-                            .collect()
+                // Read as Weft reads them (a header name that is not UTF-8 does not panic).
+                let headers = weft_kafka::native_headers::read(&m)
+                    .into_iter()
+                    .filter_map(|h| {
+                        Some((
+                            h.name.into_owned(),
+                            String::from_utf8(h.value?.to_vec()).ok()?,
+                        ))
                     })
-                    .unwrap_or_default();
+                    .collect();
                 seen.push(Seen {
                     partition: m.partition(),
                     offset: m.offset(),
