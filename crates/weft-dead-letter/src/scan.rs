@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use weft_kafka::{KafkaConfig, Record, Role};
 
@@ -46,10 +47,12 @@ struct Range {
     end: i64,
 }
 
-fn consumer(kafka: &KafkaConfig, name: &str) -> Result<BaseConsumer> {
+/// `partition_eof`: report reaching the end of a partition (`PartitionEOF`).
+fn consumer(kafka: &KafkaConfig, name: &str, partition_eof: bool) -> Result<BaseConsumer> {
     kafka
         .client_config(Role::Consumer, name)
         .set("group.id", format!("weft.{name}"))
+        .set("enable.partition.eof", partition_eof.to_string())
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
@@ -110,7 +113,7 @@ pub fn scan(
     mut each: impl FnMut(Record) -> bool,
     mut progress: impl FnMut(ScanProgress),
 ) -> Result<ScanProgress> {
-    let c = consumer(kafka, "dlq-scan")?;
+    let c = consumer(kafka, "dlq-scan", true)?;
     let ranges = ranges(&c, topic, since_ms)?;
     let total: u64 = ranges.iter().map(|r| (r.end - r.start) as u64).sum();
     let mut p = ScanProgress { read: 0, total };
@@ -128,9 +131,11 @@ pub fn scan(
     let mut last = Instant::now();
     let mut idle_since = Instant::now();
     while !done.iter().all(|d| *d) {
-        match c.poll(Duration::from_millis(100)) {
+        let polled = c.poll(Duration::from_millis(100));
+        let now = Instant::now();
+        match polled {
             Some(Ok(m)) => {
-                idle_since = Instant::now();
+                idle_since = now;
                 let Some(i) = ranges.iter().position(|r| r.partition == m.partition()) else {
                     continue;
                 };
@@ -138,45 +143,55 @@ pub fn scan(
                     done[i] = true;
                     continue;
                 }
+                // Its last record: the partition is read.
+                done[i] |= m.offset() + 1 >= ranges[i].end;
                 p.read += 1;
                 if !each(Record::from_borrowed(&m, name.clone())) {
                     return Ok(p);
                 }
             }
+            // The end of a partition, or nothing for a while: whether a partition is read,
+            // the consumer's position says (markers of transactions take offsets but are never
+            // delivered).
+            Some(Err(KafkaError::PartitionEOF(_))) => ends_reached(&c, &ranges, &mut done),
             Some(Err(e)) => return Err(e).with_context(|| format!("reading {topic}")),
             None => {
-                if idle_since.elapsed() > Duration::from_secs(60) {
+                if now.duration_since(idle_since) > Duration::from_secs(60) {
                     bail!("reading {topic}: no record for 60 s before reaching the end");
                 }
+                ends_reached(&c, &ranges, &mut done);
             }
         }
-        // A partition is read when the consumer's position reaches its end (markers of
-        // transactions take offsets but are never delivered).
-        if let Ok(pos) = c.position() {
-            for e in pos.elements() {
-                if let (Offset::Offset(o), Some(i)) = (
-                    e.offset(),
-                    ranges.iter().position(|r| r.partition == e.partition()),
-                ) {
-                    if o >= ranges[i].end {
-                        done[i] = true;
-                    }
-                }
-            }
-        }
-        if last.elapsed() >= Duration::from_millis(250) {
+        if now.duration_since(last) >= Duration::from_millis(250) {
             progress(p);
-            last = Instant::now();
+            last = now;
         }
     }
     progress(p);
     Ok(p)
 }
 
+/// Marks the partitions whose end the consumer's position has reached.
+fn ends_reached(c: &BaseConsumer, ranges: &[Range], done: &mut [bool]) {
+    let Ok(pos) = c.position() else {
+        return;
+    };
+    for e in pos.elements() {
+        if let (Offset::Offset(o), Some(i)) = (
+            e.offset(),
+            ranges.iter().position(|r| r.partition == e.partition()),
+        ) {
+            if o >= ranges[i].end {
+                done[i] = true;
+            }
+        }
+    }
+}
+
 /// The record at `at` of `topic`; `None` when there is none (past the end, or compacted or
 /// deleted).
 pub fn read_one(kafka: &KafkaConfig, topic: &str, at: Position) -> Result<Option<Record>> {
-    let c = consumer(kafka, "dlq-show")?;
+    let c = consumer(kafka, "dlq-show", false)?;
     let (low, high) = c
         .fetch_watermarks(topic, at.partition, Duration::from_secs(10))
         .with_context(|| format!("reading the offsets of {topic}-{}", at.partition))?;

@@ -45,7 +45,8 @@ fn quiet(mut c: ClientConfig) -> ClientConfig {
 }
 
 /// The reading consumer: assigned partitions, offsets of `group` committed only through the
-/// producer's transactions, committed data only.
+/// producer's transactions, committed data only. It reports reaching the end of a partition
+/// (`PartitionEOF`), so a run ends as soon as the last partition is read.
 pub(super) fn consumer(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer> {
     quiet(kafka.client_config(Role::Consumer, "replay"))
         .set("group.id", group)
@@ -53,6 +54,7 @@ pub(super) fn consumer(kafka: &KafkaConfig, group: &str) -> Result<BaseConsumer>
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("allow.auto.create.topics", "false")
+        .set("enable.partition.eof", "true")
         .create()
         .context("creating the replay consumer")
 }

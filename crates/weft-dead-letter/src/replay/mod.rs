@@ -91,7 +91,7 @@ impl ReplayOptions {
             audit_topic: DEFAULT_AUDIT_TOPIC.into(),
             operator: "unknown".into(),
             host: "unknown".into(),
-            batch_max: 20_000,
+            batch_max: 100_000,
             batch_interval: Duration::from_millis(500),
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::Producer as _;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use weft_kafka::{KafkaConfig, Record};
@@ -176,9 +177,11 @@ impl Run<'_> {
             }
             let polled = self.consumer.poll(Duration::from_millis(100));
             let got = polled.is_some();
+            // One clock read per turn.
+            let now = Instant::now();
             match polled {
                 Some(Ok(m)) => {
-                    idle_since = Instant::now();
+                    idle_since = now;
                     let Some(i) = self.index(m.partition()) else {
                         continue;
                     };
@@ -192,10 +195,13 @@ impl Run<'_> {
                     }
                     read += 1;
                 }
+                // The end of a partition: whether it is this run's end, the position says
+                // (markers of transactions take offsets but are never delivered).
+                Some(Err(KafkaError::PartitionEOF(_))) => self.check_positions(),
                 Some(Err(e)) => {
                     return Err(e).with_context(|| format!("reading {}", self.opts.dlq_topic))
                 }
-                None if idle_since.elapsed() > Duration::from_secs(60) => {
+                None if now.duration_since(idle_since) > Duration::from_secs(60) => {
                     return Err(anyhow!(
                         "reading {}: no record for 60 s before reaching the end",
                         self.opts.dlq_topic
@@ -209,11 +215,10 @@ impl Run<'_> {
                 self.check_positions();
             }
             if self.in_txn >= self.opts.batch_max
-                || (self.dirty && self.txn_began.elapsed() >= self.opts.batch_interval)
+                || (self.dirty && now.duration_since(self.txn_began) >= self.opts.batch_interval)
             {
                 self.commit(true)?;
             }
-            let now = Instant::now();
             if throttle.due(now) {
                 let counts = total(&self.plan.parts);
                 let (read_rate, replay_rate) = meter.sample(now, read, counts.replayed);

@@ -118,6 +118,8 @@ impl Run<'_> {
         let p = &mut self.plan.parts[i];
         p.counts.add(&c);
         p.next = r.offset + 1;
+        // Its last record: the partition is read (no need to wait for the consumer's position).
+        p.done |= p.next >= p.end;
         self.dirty = true;
         Ok(Step::Go)
     }
