@@ -16,7 +16,7 @@ use crate::TestKafka;
 
 impl TestKafka {
     /// Produces one record to `topic` with one header whose name is `name` as raw bytes, and
-    /// waits for its acknowledgement.
+    /// waits until the producer's queue is flushed (the test reads the record back).
     pub fn produce_raw_header(
         &self,
         topic: &str,
@@ -30,15 +30,16 @@ impl TestKafka {
             .create()?;
         let topic_c = CString::new(topic)?;
         let len = |b: &[u8]| isize::try_from(b.len()).context("too long");
+        let (name_len, value_len) = (len(name)?, len(header_value)?);
         // SAFETY: a new headers object; `rd_kafka_header_add` copies name and value.
         let headers = unsafe { rdsys::rd_kafka_headers_new(1) };
         let err = unsafe {
             rdsys::rd_kafka_header_add(
                 headers,
                 name.as_ptr().cast::<c_char>(),
-                len(name)?,
+                name_len,
                 header_value.as_ptr().cast::<c_void>(),
-                len(header_value)?,
+                value_len,
             )
         };
         if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {

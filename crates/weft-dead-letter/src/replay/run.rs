@@ -166,7 +166,6 @@ impl Run<'_> {
         let mut meter = Meter::new(Duration::from_secs(5), Instant::now());
         let mut throttle = Throttle::new(Duration::from_millis(200));
         let mut read = 0u64;
-        let mut since_position = 0u32;
         let mut idle_since = Instant::now();
         let outcome = loop {
             if stop.load(Ordering::Relaxed) {
@@ -209,9 +208,7 @@ impl Run<'_> {
                 }
                 None => {}
             }
-            since_position += 1;
-            if !got || since_position >= 256 {
-                since_position = 0;
+            if !got {
                 self.check_positions();
             }
             if self.in_txn >= self.opts.batch_max
