@@ -18,8 +18,8 @@ use super::checkpoint::{Checkpoint, Counts};
 
 pub(super) const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Polled by the replay's own thread: [`send`] serves delivery reports as it goes, and
-/// [`drain`] before every commit.
+/// Polled by the replay's own thread: [`serve`] every few dozen records sent, [`drain`] before
+/// every commit, and [`send`] while the queue is full.
 pub(super) type TxProducer = BaseProducer<DefaultProducerContext>;
 
 /// A topic the replay needs is missing: it creates none.
@@ -282,7 +282,8 @@ fn owned(h: &Headers) -> Option<OwnedHeaders> {
     Some(out)
 }
 
-/// Enqueues one record, waiting (up to 60 s) while the producer's queue is full.
+/// Enqueues one record, waiting (up to 60 s) while the producer's queue is full. It does not
+/// serve delivery reports: the caller does, with [`serve`], every few dozen records.
 pub(super) fn send(
     p: &TxProducer,
     topic: &str,
@@ -307,10 +308,7 @@ pub(super) fn send(
     let started = Instant::now();
     loop {
         match p.send(rec) {
-            Ok(()) => {
-                p.poll(Duration::ZERO);
-                return Ok(());
-            }
+            Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                 if started.elapsed() < Duration::from_secs(60) =>
             {
@@ -320,6 +318,12 @@ pub(super) fn send(
             Err((e, _)) => return Err(e).with_context(|| format!("producing to {topic}")),
         }
     }
+}
+
+/// Serves the delivery reports that have arrived, without waiting (they hold queue slots until
+/// served).
+pub(super) fn serve(p: &TxProducer) {
+    p.poll(Duration::ZERO);
 }
 
 /// Waits until every record sent is acknowledged, serving delivery reports in 1 ms polls.

