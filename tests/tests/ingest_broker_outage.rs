@@ -11,14 +11,16 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
-use weft_ingest::{IngestConfig, IngestMetrics};
+use weft_ingest::IngestConfig;
 use weft_kafka::admin::{Admin, TopicSpec};
 use weft_kafka::KafkaConfig;
-use weft_schema::RegistryClientConfig;
 use weft_testkit::proxy::free_port;
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{repo_root, unique, TestKafka};
+
+#[path = "common/ingest.rs"]
+mod ingest;
+use ingest::start_on;
 
 /// A broker of this test's own, stopped (and its data removed) on drop.
 struct OwnBroker {
@@ -111,22 +113,8 @@ subject = "{idem}-value"
 "#
     ))
     .unwrap();
-    let stop = CancellationToken::new();
-    let running = weft_ingest::start(
-        &cfg,
-        &broker.config,
-        &RegistryClientConfig {
-            url: registry.url.clone(),
-            ..RegistryClientConfig::default()
-        },
-        None,
-        IngestMetrics::unregistered().unwrap(),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
-    let url = format!("http://{}/v1/topics/{topic}/events", running.addr);
-    let server = tokio::spawn(running.serve());
+    let ingest = start_on(&cfg, &broker.config, &registry.url).await;
+    let url = format!("{}/v1/topics/{topic}/events", ingest.url);
     let http = Client::new();
     let mut n = 0i64;
     let mut accepted: HashSet<String> = HashSet::new();
@@ -216,7 +204,6 @@ subject = "{idem}-value"
         missing.is_empty(),
         "acknowledged but not on Kafka: {missing:?}"
     );
-    stop.cancel();
-    server.await.unwrap().unwrap();
+    ingest.stop().await;
     registry.stop().await.unwrap();
 }

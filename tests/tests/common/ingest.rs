@@ -12,6 +12,7 @@ use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 use weft_ingest::{IngestConfig, IngestMetrics};
 use weft_kafka::admin::TopicSpec;
+use weft_kafka::KafkaConfig;
 use weft_schema::RegistryClientConfig;
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{ensure_kafka, unique, TestKafka};
@@ -159,12 +160,18 @@ pub async fn start(s: &Setup) -> Ingest {
 pub async fn start_with(s: &Setup, change: impl FnOnce(&mut IngestConfig)) -> Ingest {
     let mut cfg: IngestConfig = toml::from_str(&s.config).unwrap();
     change(&mut cfg);
+    start_on(&cfg, &s.kafka.config, &s.registry.url).await
+}
+
+/// Ingest started in-process with `cfg`, on the broker of `kafka` and the registry at
+/// `registry_url`.
+pub async fn start_on(cfg: &IngestConfig, kafka: &KafkaConfig, registry_url: &str) -> Ingest {
     let stop = CancellationToken::new();
     let running = weft_ingest::start(
-        &cfg,
-        &s.kafka.config,
+        cfg,
+        kafka,
         &RegistryClientConfig {
-            url: s.registry.url.clone(),
+            url: registry_url.to_string(),
             ..RegistryClientConfig::default()
         },
         None,
