@@ -189,6 +189,27 @@ impl Node {
     fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or("(anonymous)")
     }
+
+    /// Whether `value` has this node's shape at its top level: how the encoder and the JSON
+    /// writer place a value given for a union without its branch ([`Value::Union`]).
+    pub fn fits_shape(&self, value: &Value) -> bool {
+        match (&self.kind, value) {
+            (Kind::Null, Value::Null)
+            | (Kind::Boolean, Value::Boolean(_))
+            | (Kind::Int, Value::Int(_))
+            | (Kind::Long, Value::Long(_))
+            | (Kind::Float, Value::Float(_))
+            | (Kind::Double, Value::Double(_))
+            | (Kind::Bytes, Value::Bytes(_))
+            | (Kind::String, Value::String(_))
+            | (Kind::Enum(_), Value::Enum(_))
+            | (Kind::Array(_), Value::Array(_))
+            | (Kind::Map(_), Value::Map(_)) => true,
+            (Kind::Fixed { size }, Value::Fixed(b)) => b.len() == *size,
+            (Kind::Record(r), Value::Record(f)) => r.fields.len() == f.len(),
+            _ => false,
+        }
+    }
 }
 
 /// A read-only view of one node of a compiled schema.

@@ -38,30 +38,6 @@ fn mismatch(nodes: &[Node], node: &Node, found: &Value) -> EncodeError {
     })
 }
 
-/// Whether `value` has the shape of node `id` at its top level (used to pick a union branch
-/// for a value that was not wrapped in [`Value::Union`]).
-fn shape_fits(nodes: &[Node], id: NodeId, value: &Value) -> bool {
-    let node = &nodes[id as usize];
-    matches!(
-        (&node.kind, value),
-        (Kind::Null, Value::Null)
-            | (Kind::Boolean, Value::Boolean(_))
-            | (Kind::Int, Value::Int(_))
-            | (Kind::Long, Value::Long(_))
-            | (Kind::Float, Value::Float(_))
-            | (Kind::Double, Value::Double(_))
-            | (Kind::Bytes, Value::Bytes(_))
-            | (Kind::String, Value::String(_))
-            | (Kind::Enum(_), Value::Enum(_))
-            | (Kind::Array(_), Value::Array(_))
-            | (Kind::Map(_), Value::Map(_))
-    ) || match (&node.kind, value) {
-        (Kind::Fixed { size }, Value::Fixed(b)) => b.len() == *size,
-        (Kind::Record(r), Value::Record(f)) => r.fields.len() == f.len(),
-        _ => false,
-    }
-}
-
 /// Encodes `value` as node `id`, appending to `out`. Scalars are written inline in the
 /// caller, nested types (and every mismatch) out of line.
 #[inline(always)]
@@ -135,7 +111,7 @@ fn write_nested(
             let Some((b, branch)) = branches
                 .iter()
                 .enumerate()
-                .find(|(_, br)| shape_fits(nodes, **br, other))
+                .find(|(_, br)| nodes[**br as usize].fits_shape(other))
             else {
                 return Err(EncodeError::new(K::NoBranch {
                     union: node.describe(nodes),

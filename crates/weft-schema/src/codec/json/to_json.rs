@@ -22,27 +22,6 @@ pub(super) fn logical_err(msg: String) -> EncodeError {
     EncodeError::new(EncodeErrorKind::Logical(msg))
 }
 
-/// Whether `value` has the shape of the node at its top level (to place a bare value given
-/// for a union).
-pub(super) fn shape_fits(node: &Node, value: &Value) -> bool {
-    match (&node.kind, value) {
-        (Kind::Null, Value::Null)
-        | (Kind::Boolean, Value::Boolean(_))
-        | (Kind::Int, Value::Int(_))
-        | (Kind::Long, Value::Long(_))
-        | (Kind::Float, Value::Float(_))
-        | (Kind::Double, Value::Double(_))
-        | (Kind::Bytes, Value::Bytes(_))
-        | (Kind::String, Value::String(_))
-        | (Kind::Enum(_), Value::Enum(_))
-        | (Kind::Array(_), Value::Array(_))
-        | (Kind::Map(_), Value::Map(_)) => true,
-        (Kind::Fixed { size }, Value::Fixed(b)) => b.len() == *size,
-        (Kind::Record(r), Value::Record(f)) => r.fields.len() == f.len(),
-        _ => false,
-    }
-}
-
 pub(super) fn float_json(d: f64) -> Json {
     match Number::from_f64(d) {
         Some(n) => Json::Number(n),
@@ -179,7 +158,7 @@ impl ToJson<'_> {
                 let Some((b, branch)) = branches
                     .iter()
                     .enumerate()
-                    .find(|(_, br)| shape_fits(&self.nodes[**br as usize], other))
+                    .find(|(_, br)| self.nodes[**br as usize].fits_shape(other))
                 else {
                     return Err(EncodeError::new(EncodeErrorKind::NoBranch {
                         union: node.describe(self.nodes),
