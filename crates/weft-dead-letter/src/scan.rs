@@ -173,19 +173,33 @@ pub fn scan(
 
 /// Marks the partitions whose end the consumer's position has reached.
 fn ends_reached(c: &BaseConsumer, ranges: &[Range], done: &mut [bool]) {
-    let Ok(pos) = c.position() else {
-        return;
+    let ends = |partition| {
+        let i = ranges.iter().position(|r| r.partition == partition)?;
+        Some((i, ranges[i].end))
     };
-    for e in pos.elements() {
-        if let (Offset::Offset(o), Some(i)) = (
-            e.offset(),
-            ranges.iter().position(|r| r.partition == e.partition()),
-        ) {
-            if o >= ranges[i].end {
-                done[i] = true;
-            }
-        }
+    for i in positions_at_end(c, ends) {
+        done[i] = true;
     }
+}
+
+/// Of the partitions the consumer reads, those whose position has reached their end: `ends`
+/// gives a partition's index and end offset (`None` for one not to check). A position at the
+/// end means the partition is read even when its last offsets were never delivered (markers
+/// of transactions take offsets).
+pub(crate) fn positions_at_end(
+    c: &BaseConsumer,
+    ends: impl Fn(i32) -> Option<(usize, i64)>,
+) -> Vec<usize> {
+    let Ok(pos) = c.position() else {
+        return Vec::new();
+    };
+    pos.elements()
+        .iter()
+        .filter_map(|e| match (e.offset(), ends(e.partition())) {
+            (Offset::Offset(o), Some((i, end))) if o >= end => Some(i),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The record at `at` of `topic`; `None` when there is none (past the end, or compacted or

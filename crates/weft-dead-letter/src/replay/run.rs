@@ -263,15 +263,12 @@ impl Run<'_> {
     /// A partition is read when the consumer's position reaches its end (markers of
     /// transactions take offsets but are never delivered).
     fn check_positions(&mut self) {
-        let Ok(pos) = self.consumer.position() else {
-            return;
-        };
-        for e in pos.elements() {
-            if let (Offset::Offset(o), Some(i)) = (e.offset(), self.index(e.partition())) {
-                if o >= self.plan.parts[i].end {
-                    self.finish_part(i);
-                }
-            }
+        let at_end = crate::scan::positions_at_end(&self.consumer, |partition| {
+            let i = self.index(partition)?;
+            Some((i, self.plan.parts[i].end))
+        });
+        for i in at_end {
+            self.finish_part(i);
         }
     }
 }
