@@ -8,78 +8,29 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use serde_json::Value as Json;
-use weft_core::dead_letter::{DeadLetter, Failure, OriginalRecord};
+use weft_core::dead_letter::DeadLetter;
 use weft_core::foreign_dlq::{connect, spring};
-use weft_core::{ErrorClass, ErrorCode, Headers};
+use weft_core::{ErrorCode, Headers};
 use weft_schema::codec::{Codec, JsonOptions};
 use weft_schema::{RegistryClientConfig, SchemaCache};
+use weft_testkit::ensure_kafka;
 use weft_testkit::registry::TestRegistry;
-use weft_testkit::{ensure_kafka, process, TestKafka};
+
+#[path = "common/dead_letters.rs"]
+mod dead_letters;
+use dead_letters::{config, owned, run};
 
 const SCHEMA: &str = r#"{"type":"record","name":"Order","namespace":"dlqtest",
   "fields":[{"name":"id","type":"string"},{"name":"amount_cents","type":"long"}]}"#;
 
-fn config(kafka: &TestKafka, registry: &str) -> String {
-    format!(
-        "[kafka]\nbootstrap_servers = \"{}\"\n[schema_registry]\nurl = \"{registry}\"\n",
-        kafka.config.bootstrap_servers
-    )
-}
-
+/// The dead letter of record `i` (see `common/dead_letters.rs`); a schema mismatch names the
+/// field `amount`.
 fn dead_letter(i: u32, code: ErrorCode, source: &str, value: Vec<u8>) -> DeadLetter {
-    let mut headers = Headers::new();
-    headers.set(
-        "tenant",
-        if i.is_multiple_of(2) {
-            "acme"
-        } else {
-            "globex"
-        },
-    );
-    DeadLetter {
-        original: OriginalRecord {
-            topic: source.into(),
-            partition: (i % 3) as i32,
-            offset: i64::from(i),
-            timestamp_ms: Some(1_700_000_000_000),
-            key: Some(Bytes::from(format!("k-{i}"))),
-            value: Some(Bytes::from(value)),
-            headers,
-        },
-        failure: Failure {
-            service: "transform".into(),
-            stage: "orders-canonical".into(),
-            group: Some("weft.transform.orders".into()),
-            class: ErrorClass::Permanent,
-            code,
-            message: format!("record {i} failed"),
-            field: (code == ErrorCode::SchemaMismatch).then(|| "amount".to_string()),
-            schema_id: None,
-            attempt: 1,
-            first_failure_ms: 1_700_000_000_100,
-            last_failure_ms: 1_700_000_000_100,
-            replay_count: 0,
-        },
-    }
-}
-
-fn owned(h: &Headers) -> OwnedHeaders {
-    let mut out = OwnedHeaders::new();
-    for x in h.iter() {
-        out = out.insert(Header {
-            key: &x.key,
-            value: x.value.as_deref(),
-        });
-    }
-    out
-}
-
-fn run(cfg: &str, args: &[&str]) -> (bool, String, String) {
-    let (status, out, err) = process::run_to_end(cfg, args, &[]).unwrap();
-    (status.success(), out, err)
+    let mut dl = dead_letters::dead_letter(i, code, source, value);
+    dl.failure.field = (code == ErrorCode::SchemaMismatch).then(|| "amount".to_string());
+    dl
 }
 
 fn json_lines(out: &str) -> Vec<Json> {

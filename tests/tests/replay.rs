@@ -11,60 +11,28 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value as Json;
-use weft_core::dead_letter::{DeadLetter, Failure, OriginalRecord};
+use weft_core::dead_letter::DeadLetter;
 use weft_core::foreign_dlq::connect;
-use weft_core::{ErrorClass, ErrorCode, Headers};
+use weft_core::{ErrorCode, Headers};
 use weft_dead_letter::replay::{AuditRecord, Outcome};
 use weft_schema::{RegistryClientConfig, SchemaCache};
 use weft_testkit::kafka::Seen;
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{ensure_kafka, process, TestKafka};
 
-fn config(kafka: &TestKafka, registry: &str) -> String {
-    format!(
-        "[kafka]\nbootstrap_servers = \"{}\"\n[schema_registry]\nurl = \"{registry}\"\n",
-        kafka.config.bootstrap_servers
-    )
-}
+#[path = "common/dead_letters.rs"]
+mod dead_letters;
+use dead_letters::{config, produce, run};
 
+/// The dead letter of record `i` (see `common/dead_letters.rs`), with a field, a schema id
+/// and `replay_count`.
 fn dead_letter(i: u32, code: ErrorCode, origin: &str, replay_count: u32) -> DeadLetter {
-    let mut headers = Headers::new();
-    headers.set(
-        "tenant",
-        if i.is_multiple_of(2) {
-            "acme"
-        } else {
-            "globex"
-        },
-    );
-    DeadLetter {
-        original: OriginalRecord {
-            topic: origin.into(),
-            partition: (i % 3) as i32,
-            offset: i64::from(i),
-            timestamp_ms: Some(1_700_000_000_000),
-            key: Some(Bytes::from(format!("k-{i}"))),
-            value: Some(Bytes::from(value_of(i))),
-            headers,
-        },
-        failure: Failure {
-            service: "transform".into(),
-            stage: "orders-canonical".into(),
-            group: Some("weft.transform.orders".into()),
-            class: ErrorClass::Permanent,
-            code,
-            message: format!("record {i} failed"),
-            field: Some("amount".into()),
-            schema_id: Some(7),
-            attempt: 1,
-            first_failure_ms: 1_700_000_000_100,
-            last_failure_ms: 1_700_000_000_100,
-            replay_count,
-        },
-    }
+    let mut dl = dead_letters::dead_letter(i, code, origin, value_of(i));
+    dl.failure.field = Some("amount".into());
+    dl.failure.schema_id = Some(7);
+    dl.failure.replay_count = replay_count;
+    dl
 }
 
 /// Framed-looking bytes, different per record.
@@ -72,52 +40,6 @@ fn value_of(i: u32) -> Vec<u8> {
     let mut v = vec![0, 0, 0, 0, 7];
     v.extend_from_slice(format!("value of record {i}").as_bytes());
     v
-}
-
-fn owned(h: &Headers) -> OwnedHeaders {
-    let mut out = OwnedHeaders::new();
-    for x in h.iter() {
-        out = out.insert(Header {
-            key: &x.key,
-            value: x.value.as_deref(),
-        });
-    }
-    out
-}
-
-/// Produces every record and waits for all acknowledgements.
-async fn produce(
-    p: &FutureProducer,
-    topic: &str,
-    records: &[(Option<Bytes>, Option<Bytes>, Headers)],
-) {
-    let mut pending = Vec::with_capacity(records.len());
-    for (k, v, h) in records {
-        loop {
-            let mut r: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(owned(h));
-            if let Some(k) = k {
-                r = r.key(k.as_ref());
-            }
-            if let Some(v) = v {
-                r = r.payload(v.as_ref());
-            }
-            match p.send_result(r) {
-                Ok(f) => {
-                    pending.push(f);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    }
-    for f in pending {
-        f.await.unwrap().map_err(|(e, _)| e).unwrap();
-    }
-}
-
-fn run(cfg: &str, args: &[&str]) -> (bool, String, String) {
-    let (status, out, err) = process::run_to_end(cfg, args, &[]).unwrap();
-    (status.success(), out, err)
 }
 
 async fn read_all(kafka: &TestKafka, topic: &str, committed: bool, quiet_s: u64) -> Vec<Seen> {
