@@ -8,39 +8,25 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bytes::Bytes;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
-use weft_core::{DeadLetter, ErrorClass, ErrorCode, Failure, Headers, OriginalRecord};
+use weft_core::{DeadLetter, ErrorCode, Headers};
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{ensure_kafka, process, TestKafka};
 
+#[path = "common/dead_letters.rs"]
+mod dead_letters;
+use dead_letters::owned;
+
+/// The dead letter of record `i` (see `common/dead_letters.rs`) on partition 0, value `v-{i}`,
+/// without headers, of stage `orders` in group `g`.
 fn dead_letter(i: u32, code: ErrorCode, origin: &str) -> DeadLetter {
-    DeadLetter {
-        original: OriginalRecord {
-            topic: origin.into(),
-            partition: 0,
-            offset: i64::from(i),
-            timestamp_ms: Some(1_700_000_000_000),
-            key: Some(Bytes::from(format!("k-{i}"))),
-            value: Some(Bytes::from(format!("v-{i}"))),
-            headers: Headers::new(),
-        },
-        failure: Failure {
-            service: "transform".into(),
-            stage: "orders".into(),
-            group: Some("g".into()),
-            class: ErrorClass::Permanent,
-            code,
-            message: format!("record {i}"),
-            field: None,
-            schema_id: None,
-            attempt: 1,
-            first_failure_ms: 1_700_000_000_100,
-            last_failure_ms: 1_700_000_000_100,
-            replay_count: 0,
-        },
-    }
+    let mut dl = dead_letters::dead_letter(i, code, origin, format!("v-{i}").into_bytes());
+    dl.original.partition = 0;
+    dl.original.headers = Headers::new();
+    dl.failure.stage = "orders".into();
+    dl.failure.group = Some("g".into());
+    dl.failure.message = format!("record {i}");
+    dl
 }
 
 async fn write(
@@ -53,19 +39,12 @@ async fn write(
     let producer = kafka.producer().unwrap();
     for i in range {
         let (k, v, h) = dead_letter(i, code, origin).to_kafka();
-        let mut owned = OwnedHeaders::new();
-        for x in h.iter() {
-            owned = owned.insert(Header {
-                key: &x.key,
-                value: x.value.as_deref(),
-            });
-        }
         producer
             .send(
                 FutureRecord::to(dlq)
                     .key(k.as_deref().unwrap())
                     .payload(v.as_deref().unwrap())
-                    .headers(owned),
+                    .headers(owned(&h)),
                 Duration::from_secs(10),
             )
             .await
