@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ingest::{hmac_hex, jwt, order, setup, start, API_KEY, STRIPE_SECRET};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use weft_testkit::repo_root;
 
 struct Req {
     name: &'static str,
@@ -343,21 +342,25 @@ async fn accepted_events_are_on_the_topic_once_and_python_decodes_them() {
     assert_eq!(records.len(), expected);
 
     // Confluent's Python deserializer decodes each, with the key and headers ingest set.
-    let python = python_path().await;
-    let out = tokio::process::Command::new(python)
-        .arg(repo_root().join("tests/python/sr_consume.py"))
-        .args(["--bootstrap-servers", &s.kafka.config.bootstrap_servers])
-        .args(["--registry", &s.registry.url, "--topic", &s.orders])
-        .args([
+    let count = expected.to_string();
+    let out = weft_testkit::python::run(
+        "sr_consume.py",
+        &[
+            "--bootstrap-servers",
+            &s.kafka.config.bootstrap_servers,
+            "--registry",
+            &s.registry.url,
+            "--topic",
+            &s.orders,
             "--count",
-            &expected.to_string(),
+            &count,
             "--timeout",
             "60",
             "--meta",
-        ])
-        .output()
-        .await
-        .unwrap();
+        ],
+    )
+    .await
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -397,18 +400,4 @@ async fn accepted_events_are_on_the_topic_once_and_python_decodes_them() {
     ingest.stop().await;
     s.registry.stop().await.unwrap();
     let _ = s.idem_topic;
-}
-
-async fn python_path() -> std::path::PathBuf {
-    let out = tokio::process::Command::new(repo_root().join("deploy/local/python"))
-        .arg("path")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().into()
 }

@@ -20,8 +20,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Output;
 use std::time::Duration;
 
 use apache_avro::types::Value;
@@ -30,7 +28,8 @@ use serde_json::json;
 use weft_schema::{RegistryClientConfig, SchemaCache};
 use weft_testkit::process::{spawn, WeftProcess};
 use weft_testkit::proxy::free_port;
-use weft_testkit::{ensure_kafka, repo_root, unique, wait_for, TestKafka};
+use weft_testkit::python;
+use weft_testkit::{ensure_kafka, unique, wait_for, TestKafka};
 
 const RECORDS: usize = 100;
 
@@ -312,7 +311,7 @@ fn python_date(days: i32) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The registry process and the Python client
+// The registry process
 
 /// `weft run registry` on free ports with its own log topic.
 struct Registry {
@@ -394,41 +393,6 @@ impl Registry {
     }
 }
 
-/// The venv's python (installing it on first use).
-async fn python() -> PathBuf {
-    let script = repo_root().join("deploy/local/python");
-    let out = tokio::time::timeout(
-        Duration::from_secs(900),
-        tokio::process::Command::new(&script).arg("path").output(),
-    )
-    .await
-    .expect("deploy/local/python path finished within 15 minutes")
-    .expect("running deploy/local/python path");
-    assert!(
-        out.status.success(),
-        "deploy/local/python path failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-/// Runs `tests/python/<script> <args>` with the venv's python.
-async fn run_python(script: &str, args: &[&str]) -> Output {
-    let path = repo_root().join("tests/python").join(script);
-    tokio::time::timeout(
-        Duration::from_secs(300),
-        tokio::process::Command::new(python().await)
-            .arg(&path)
-            .args(args)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{script} finished within 5 minutes"))
-    .unwrap_or_else(|e| panic!("running {script}: {e}"))
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -454,7 +418,7 @@ async fn confluent_python_producer_records_are_decoded_by_weft() {
         .collect();
     std::fs::write(&records_file, lines.join("\n") + "\n").unwrap();
 
-    let out = run_python(
+    let out = python::run(
         "sr_produce.py",
         &[
             "--bootstrap-servers",
@@ -471,7 +435,8 @@ async fn confluent_python_producer_records_are_decoded_by_weft() {
             &RECORDS.to_string(),
         ],
     )
-    .await;
+    .await
+    .unwrap();
     assert!(
         out.status.success(),
         "sr_produce.py failed ({}):\n{}\nregistry stderr:\n{}",
@@ -572,7 +537,7 @@ async fn weft_records_are_decoded_by_the_confluent_python_deserializer() {
     }
     kafka.produce(&topic, &records).await.unwrap();
 
-    let out = run_python(
+    let out = python::run(
         "sr_consume.py",
         &[
             "--bootstrap-servers",
@@ -587,7 +552,8 @@ async fn weft_records_are_decoded_by_the_confluent_python_deserializer() {
             "90",
         ],
     )
-    .await;
+    .await
+    .unwrap();
     assert!(
         out.status.success(),
         "sr_consume.py failed ({}):\n{}\nregistry stderr:\n{}",

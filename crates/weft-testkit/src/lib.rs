@@ -4,6 +4,7 @@
 pub mod kafka;
 pub mod process;
 pub mod proxy;
+pub mod python;
 pub mod raw;
 pub mod registry;
 pub mod wait;
