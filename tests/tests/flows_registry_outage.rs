@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use flows_ws::{canonical_json, order_v1, FlowWorkspace};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use weft_schema::codec::{Codec, JsonOptions};
 use weft_schema::{RegistryClientConfig, SchemaCache};
-use weft_testkit::proxy::{self, free_port};
+use weft_testkit::proxy::free_port;
 use weft_testkit::registry::TestRegistry;
 use weft_testkit::{ensure_kafka, process, repo_root};
 
@@ -68,11 +67,7 @@ async fn records_wait_for_the_registry(mode: &str) {
 
     // The flow reaches the registry only through the proxy.
     let port = free_port().await.unwrap();
-    let target = registry.url.trim_start_matches("http://").to_string();
-    let open = CancellationToken::new();
-    proxy::start(port, target.clone(), open.clone())
-        .await
-        .unwrap();
+    let open = registry.proxy_on(port).await.unwrap();
     let config = ws.config(&kafka, &format!("http://127.0.0.1:{port}"), "");
     let mut weft = process::spawn(&config, &["run", "transform"], &[]).unwrap();
     kafka
@@ -123,8 +118,7 @@ async fn records_wait_for_the_registry(mode: &str) {
     }
 
     // The registry is back at the same address: the orders go through, none dead-lettered.
-    let reopened = CancellationToken::new();
-    proxy::start(port, target, reopened.clone()).await.unwrap();
+    let reopened = registry.proxy_on(port).await.unwrap();
     let seen = kafka
         .read_until_async(&other, true, Duration::from_secs(90), |s| s.len() >= 2)
         .await
@@ -212,14 +206,7 @@ async fn a_flow_waits_for_the_registry_at_start_up() {
     assert!(!weft.stderr().contains("Flow stopped"), "{}", weft.stderr());
 
     // The registry appears at that address: the flow starts and routes.
-    let open = CancellationToken::new();
-    proxy::start(
-        port,
-        registry.url.trim_start_matches("http://").to_string(),
-        open.clone(),
-    )
-    .await
-    .unwrap();
+    let open = registry.proxy_on(port).await.unwrap();
     kafka
         .produce(&input, &[order(&v2, id, 7, json!({"country": "DE"}))])
         .await

@@ -142,8 +142,8 @@ async fn poison_records_at_every_stage_are_delivered_once_or_dead_lettered_once(
 
     // Each stage reaches the registry through its own proxy.
     let (ingest_port, flow_port) = (free_port().await.unwrap(), free_port().await.unwrap());
-    let ingest_open = open_proxy(ingest_port, &registry).await;
-    let flow_open = open_proxy(flow_port, &registry).await;
+    let ingest_open = registry.proxy_on(ingest_port).await.unwrap();
+    let flow_open = registry.proxy_on(flow_port).await.unwrap();
 
     // Stage 1: ingest validation, in this process, with the retry tiers.
     let retry_group = format!("{p}.dead-letter");
@@ -331,7 +331,7 @@ tiers = [{{ topic = "{tier0}", delay = "{TIER_DELAY}s" }}, {{ topic = "{tier1}",
     // The flow's record fails in place, then waits in the first tier; its registry comes back.
     let flow_tiered = wait_tier(&kafka, &tier0, &flow_group, &weft).await;
     eprintln!("the flow's record in the tier after {:?}", outage.elapsed());
-    let flow_open = open_proxy(flow_port, &registry).await;
+    let flow_open = registry.proxy_on(flow_port).await.unwrap();
     // The valid records behind ingest's go through although ingest still cannot reach the
     // registry, and its failing record reaches the first tier. (Exactly-once: they become
     // visible only with it, since a transaction commits once nothing is in flight — measured
@@ -346,7 +346,7 @@ tiers = [{{ topic = "{tier0}", delay = "{TIER_DELAY}s" }}, {{ topic = "{tier1}",
     eprintln!("the records behind delivered after {:?}", outage.elapsed());
     let ingest_tiered = wait_tier(&kafka, &tier0, &ingest_group, &weft).await;
     eprintln!("ingest's record in the tier after {:?}", outage.elapsed());
-    let ingest_open = open_proxy(ingest_port, &registry).await;
+    let ingest_open = registry.proxy_on(ingest_port).await.unwrap();
 
     for (t, group, input_topic, stage) in [
         (&flow_tiered, &flow_group, &input, "shop-orders"),

@@ -51,6 +51,20 @@ impl TestRegistry {
         })
     }
 
+    /// A loopback proxy to this registry on `port`, open until the token is cancelled: a
+    /// stage configured with `http://127.0.0.1:{port}` loses the registry when it closes and
+    /// finds it again when another is opened on the same port.
+    pub async fn proxy_on(&self, port: u16) -> anyhow::Result<CancellationToken> {
+        let open = CancellationToken::new();
+        crate::proxy::start(
+            port,
+            self.url.trim_start_matches("http://").to_string(),
+            open.clone(),
+        )
+        .await?;
+        Ok(open)
+    }
+
     /// Stops the registry and waits for it.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop.cancel();

@@ -7,12 +7,9 @@ use std::time::Duration;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use weft_schema::codec::{Codec, JsonOptions};
 use weft_testkit::kafka::Seen;
 use weft_testkit::process::WeftProcess;
-use weft_testkit::proxy;
-use weft_testkit::registry::TestRegistry;
 use weft_testkit::TestKafka;
 
 use super::flows_ws::FlowWorkspace;
@@ -175,17 +172,4 @@ pub async fn wait_tier(kafka: &TestKafka, tier: &str, group: &str, weft: &WeftPr
     seen.into_iter()
         .find(|r| r.headers.get("weft.retry.group").map(String::as_str) == Some(group))
         .unwrap()
-}
-
-/// Starts (or restarts) a proxy to the registry on `port`; cancel the token to close it.
-pub async fn open_proxy(port: u16, registry: &TestRegistry) -> CancellationToken {
-    let open = CancellationToken::new();
-    proxy::start(
-        port,
-        registry.url.trim_start_matches("http://").to_string(),
-        open.clone(),
-    )
-    .await
-    .unwrap();
-    open
 }
