@@ -4,6 +4,9 @@ answers once, runs the wrk cases and the raw producer in interleaved rounds, opt
 and prints the `ingest` section of docs/benchmarks.md on stdout."""
 import gzip, json, os, resource, statistics, subprocess, sys, time, urllib.request, urllib.error
 
+import procstat
+from procstat import NCPU, TICK, machine_busy, proc_cpu, rss_mib
+
 E = os.environ
 URL, WORK, TOPIC, BENCH = E["INGEST_URL"], E["WORK"], E["TOPIC"], E["BENCH"]
 PID, BROKER, REGISTRY = int(E["INGEST_PID"]), int(E["BROKER_PID"]), int(E["REGISTRY_PID"])
@@ -143,14 +146,6 @@ for key, (_, body, _, _) in CASES.items():
         with open(f"{WORK}/{key}.lua", "w") as f:
             f.write(lua(body))
 
-TICK = os.sysconf("SC_CLK_TCK")
-NCPU = os.cpu_count() or 1
-
-def proc_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / TICK  # utime + stime, every thread
-
 def thread_cpu(pid):
     """CPU seconds per thread name (threads of one name summed)."""
     out = {}
@@ -164,19 +159,6 @@ def thread_cpu(pid):
         parts = raw.rsplit(")", 1)[1].split()
         out[name] = out.get(name, 0.0) + (int(parts[11]) + int(parts[12])) / TICK
     return out
-
-def machine_busy():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v) - idle, sum(v)
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 QUIET_WAIT, QUIET_CORES = float(E["QUIET_WAIT"]), float(E["QUIET_CORES"])
 OURS = (PID, BROKER, REGISTRY)
@@ -198,22 +180,9 @@ def wait_disk():
         time.sleep(5)
 
 def wait_quiet():
-    """Waits (up to QUIET_WAIT s) until other processes use less than QUIET_CORES cores."""
+    """Waits for disk, then (up to QUIET_WAIT s) until other processes use less than QUIET_CORES cores."""
     wait_disk()
-    deadline, said = time.monotonic() + QUIET_WAIT, False
-    while True:
-        (b0, a0), o0 = machine_busy(), sum(proc_cpu(p) for p in OURS)
-        time.sleep(2)
-        (b1, a1), o1 = machine_busy(), sum(proc_cpu(p) for p in OURS)
-        cores = (b1 - b0) / max(a1 - a0, 1) * NCPU - (o1 - o0) / 2
-        if cores < QUIET_CORES:
-            return
-        if time.monotonic() > deadline:
-            log(f"the machine is still busy ({cores:.2f} cores used by others); measuring anyway")
-            return
-        if not said:
-            log(f"waiting for the machine to be quiet ({cores:.2f} cores used by others)")
-            said = True
+    procstat.wait_quiet(OURS, QUIET_WAIT, QUIET_CORES, log)
 
 class Meter:
     """CPU of ingest, the broker, the children and the machine between start() and stop()."""

@@ -138,6 +138,10 @@ export FACT_COMMIT FACT_WRK FACT_RUSTC
 python3 - >"$WORK/registry.md" <<'PY'
 import json, os, random, resource, statistics, subprocess, sys, time, urllib.request, urllib.error
 
+sys.path.insert(0, "bench")
+import procstat
+from procstat import NCPU, machine_busy, proc_cpu, rss_mib
+
 E = os.environ
 BASE, WORK = E["BASE"], E["WORK"]
 PID = int(E["REGISTRY_PID"])
@@ -265,45 +269,11 @@ for key, _, _, body in CASES:
     with open(f"{WORK}/{key}.lua", "w") as f:
         f.write(lua("POST", body) if body else lua())
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-def proc_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / TICK  # utime + stime, every thread
-
-def machine_busy():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v) - idle, sum(v)
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
 QUIET_WAIT, QUIET_CORES = float(E["QUIET_WAIT"]), float(E["QUIET_CORES"])
-NCPU = os.cpu_count() or 1
 
 def wait_quiet():
     """Waits (up to QUIET_WAIT s) until other processes use less than QUIET_CORES cores."""
-    deadline, said = time.monotonic() + QUIET_WAIT, False
-    while True:
-        (b0, a0), r0 = machine_busy(), proc_cpu(PID)
-        time.sleep(2)
-        (b1, a1), r1 = machine_busy(), proc_cpu(PID)
-        cores = (b1 - b0) / max(a1 - a0, 1) * NCPU - (r1 - r0) / 2
-        if cores < QUIET_CORES:
-            return
-        if time.monotonic() > deadline:
-            log(f"the machine is still busy ({cores:.2f} cores used by others); measuring anyway")
-            return
-        if not said:
-            log(f"waiting for the machine to be quiet ({cores:.2f} cores used by others)")
-            said = True
+    procstat.wait_quiet((PID,), QUIET_WAIT, QUIET_CORES, log)
 
 def run(key, path, seconds):
     wait_quiet()
